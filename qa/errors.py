@@ -1,0 +1,29 @@
+"""Domain errors. Library code raises these; only the CLI and UI turn them into short messages."""
+
+
+class QAError(Exception):
+    """Base class: the message is meant for a person and fits on one line."""
+
+
+class ArticleError(QAError):
+    """An article file cannot be read or holds no usable text."""
+
+
+class IndexMissingError(QAError):
+    pass
+
+
+class IndexMismatchError(QAError):
+    """The index was built by another embedder or format."""
+
+
+class IndexLockedError(QAError):
+    pass
+
+
+class ModelError(QAError):
+    """Model weights are missing, corrupt or cannot be loaded."""
+
+
+class QuestionError(QAError):
+    """The question is empty, too long or otherwise unusable."""

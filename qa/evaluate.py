@@ -1,0 +1,254 @@
+"""`qa eval`: seed_dev and SQuAD v2 files → retrieval recall, answer accuracy, citation precision,
+abstention quality, latency, and the answerability threshold sweep behind the abstention setting."""
+from __future__ import annotations
+
+import collections
+import hashlib
+import json
+import random
+import re
+import string
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from .articles import make_article
+from .errors import QAError
+from .settings import Settings
+from .types import Answer
+
+RECALL_K = 5
+SQUAD_SAMPLE = 200
+SWEEP = tuple(round(0.30 + 0.02 * i, 2) for i in range(16))
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: unanswerable
+    support: tuple[str, ...]  # phrases a correct citation contains
+    need_all: bool = False
+    forbid: tuple[str, ...] = ()
+    history: tuple[tuple[str, str | None], ...] = ()
+    article_title: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    case: Case
+    answer: Answer
+    answerability: float
+    seconds: float
+    recalled: bool
+    model_sentences: int
+    rejected_sentences: int
+
+
+@dataclass
+class Report:
+    dataset: str
+    threshold: float
+    results: list[Result]
+    metrics: dict = field(default_factory=dict)
+    sweep: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"dataset": self.dataset, "threshold": self.threshold, "metrics": self.metrics, "sweep": self.sweep,
+                "questions": [{"id": r.case.id, "question": r.case.question, "gold": list(r.case.answers),
+                               "text": r.answer.text, "abstained": r.answer.abstained,
+                               "answerability": round(r.answerability, 4), "right": right(r, self.threshold),
+                               "raw": r.answer.raw_text, "seconds": round(r.seconds, 3)} for r in self.results]}
+
+
+def normalise_answer(text: str) -> str:
+    """SQuAD's normalisation: lower case, no punctuation, no articles, folded white space."""
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def contains(text: str, phrase: str) -> bool:
+    return f" {normalise_answer(phrase)} " in f" {normalise_answer(text)} "
+
+
+def f1(prediction: str, gold: str) -> float:
+    pred, ref = normalise_answer(prediction).split(), normalise_answer(gold).split()
+    common = sum((collections.Counter(pred) & collections.Counter(ref)).values())
+    if not common:
+        return 0.0
+    p, r = common / len(pred), common / len(ref)
+    return 2 * p * r / (p + r)
+
+
+def abstains(r: Result, threshold: float) -> bool:
+    return r.answer.abstained or r.answerability < threshold
+
+
+def right(r: Result, threshold: float) -> bool:
+    if not r.case.answers:
+        return abstains(r, threshold)
+    if abstains(r, threshold) or any(contains(r.answer.text, f) for f in r.case.forbid):
+        return False
+    hits = [contains(r.answer.text, a) for a in r.case.answers]
+    return all(hits) if r.case.need_all else any(hits)
+
+
+def citation_ok(r: Result) -> bool:
+    """A cited span (the narrowed quote) holds the support phrase or a gold answer."""
+    wanted = r.case.support or r.case.answers
+    return any(contains(c.quote, w) for c in r.answer.citations for w in wanted)
+
+
+def load_cases(path: Path) -> tuple[str, list[Case], list]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QAError(f"cannot read {path}: {exc}") from exc
+    if "questions" in data:
+        return "seed_dev", _seed_cases(data), []
+    if "data" in data:
+        return "squad_v2", _squad_cases(data), data["data"]
+    raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
+
+
+def _seed_cases(data: dict) -> list[Case]:
+    cases = [Case(q["id"], q["question"], tuple(q["answers"]), (q["support"],) if q.get("support") else (),
+                  bool(q.get("all")), tuple(q.get("forbid", ()))) for q in data["questions"]]
+    for f in data.get("followups", []):
+        cases.append(Case(f["id"], f["question"], tuple(f["answers"]), (f["support"],) if f.get("support") else (),
+                          bool(f.get("all")), tuple(f.get("forbid", ())), tuple(tuple(t) for t in f["history"])))
+    return cases
+
+
+def _squad_cases(data: dict) -> list[Case]:
+    cases = []
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                golds = tuple(dict.fromkeys(a["text"] for a in qa["answers"])) if not qa.get("is_impossible") else ()
+                cases.append(Case(qa["id"], qa["question"], golds, golds, article_title=article["title"]))
+    return cases
+
+
+def squad_index(articles: list, settings: Settings, path: Path) -> Path:
+    """All articles of the file in one index, cached by content and settings so repeated runs are quick."""
+    from . import store
+    from .pipeline import add_articles
+
+    key = hashlib.sha256(path.read_bytes())
+    key.update(f"{settings.embedder}/{settings.chunk_chars}/{settings.chunk_overlap_chars}/"
+               f"{store.FORMAT_VERSION}".encode())
+    directory = settings.cache / f"eval-{key.hexdigest()[:16]}"
+    if store.read_manifest(directory) is None:
+        from .progress import bars
+
+        docs = [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
+                             "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))
+                for a in articles]
+        add_articles(docs, replace(settings, index=directory), bars())
+    return directory
+
+
+def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False) -> Report:
+    dataset, cases, squad_articles = load_cases(path)
+    if dataset == "squad_v2":
+        rng = random.Random(0)
+        cases = rng.sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
+        if not index_given:
+            settings = replace(settings, index=squad_index(squad_articles, settings, path))
+    elif limit:
+        cases = cases[:limit]
+    results = [_run(case, settings) for case in cases]
+    report = Report(dataset, settings.abstain_threshold, results)
+    report.metrics = metrics(results, settings.abstain_threshold)
+    report.sweep = [dict(threshold=t, **_operating_point(results, t)) for t in SWEEP]
+    return report
+
+
+def _run(case: Case, settings: Settings) -> Result:
+    from . import grounding, pipeline
+
+    history = []
+    for question, reply in case.history:  # None: whatever the system answers to that turn
+        history.append((question, reply if reply is not None else pipeline.answer(question, settings=settings).text))
+    ungated = replace(settings, abstain_threshold=-1.0)  # always generate, so one run gives the whole sweep
+    query, _ = pipeline.search_query(case.question, history)
+    passages = pipeline.search(query, k=RECALL_K, settings=settings)
+    wanted = case.support or case.answers
+    recalled = any(contains(p.text, w) for p in passages for w in wanted)
+    loaded, idf = pipeline.open_index(settings)
+    evidence = grounding.select_evidence(query, passages[:settings.k], loaded.texts, pipeline.embedder_for(settings),
+                                         idf, settings.prompt_sentences)
+    start = time.perf_counter()
+    answer = pipeline.answer(case.question, history=history, settings=ungated)
+    seconds = time.perf_counter() - start
+    return Result(case, answer, evidence.answerability, seconds, recalled, len(grounding.claims(answer.raw_text)),
+                  len(answer.rejected))
+
+
+def _operating_point(results: list[Result], threshold: float) -> dict:
+    answerable = [r for r in results if r.case.answers]
+    unanswerable = [r for r in results if not r.case.answers]
+    answered = [r for r in results if not abstains(r, threshold)]
+    abstained = [r for r in results if abstains(r, threshold)]
+    return {
+        "answered_right_of_answerable": _ratio(sum(right(r, threshold) for r in answerable), len(answerable)),
+        "abstained_of_unanswerable": _ratio(sum(abstains(r, threshold) for r in unanswerable), len(unanswerable)),
+        "answered_precision": _ratio(sum(right(r, threshold) for r in answered), len(answered)),
+        "coverage": _ratio(len(answered), len(results)),
+        "abstention_precision": _ratio(sum(not r.case.answers for r in abstained), len(abstained)),
+    }
+
+
+def metrics(results: list[Result], threshold: float) -> dict:
+    answerable = [r for r in results if r.case.answers]
+    answered = [r for r in answerable if not abstains(r, threshold)]
+    seconds = sorted(r.seconds for r in results)
+    squad = [max((f1(r.answer.text, a) for a in r.case.answers), default=0.0) if r.case.answers and
+             not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold)) for r in results]
+    em = [float(any(normalise_answer(r.answer.text) == normalise_answer(a) for a in r.case.answers))
+          if r.case.answers and not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold))
+          for r in results]
+    return {
+        "questions": len(results),
+        "answerable": len(answerable),
+        f"retrieval_recall@{RECALL_K}": _ratio(sum(r.recalled for r in answerable), len(answerable)),
+        "accuracy": _ratio(sum(right(r, threshold) for r in results), len(results)),
+        **_operating_point(results, threshold),
+        "citation_precision": _ratio(sum(citation_ok(r) for r in answered), len(answered)),
+        "answered_correct_and_cited": _ratio(sum(right(r, threshold) and citation_ok(r) for r in answered),
+                                             len(answered)),
+        "model_sentences_rejected": _ratio(sum(r.rejected_sentences for r in results),
+                                           sum(r.model_sentences for r in results)),
+        "squad_em": _ratio(sum(em), len(em)),
+        "squad_f1": _ratio(sum(squad), len(squad)),
+        "latency_p50_s": _percentile(seconds, 0.5),
+        "latency_p90_s": _percentile(seconds, 0.9),
+    }
+
+
+def _ratio(a: float, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    return round(values[min(len(values) - 1, int(q * len(values)))], 3)
+
+
+def format_report(report: Report) -> str:
+    lines = [f"# {report.dataset}: {len(report.results)} questions, abstain threshold {report.threshold}", "",
+             "| id | right | cited | abst. | score | answer |", "|---|---|---|---|---|---|"]
+    for r in report.results:
+        text = r.answer.text.replace("|", "/").replace("\n", " ")[:90]
+        lines.append(f"| {r.case.id[:10]} | {'yes' if right(r, report.threshold) else 'NO'} | "
+                     f"{'yes' if citation_ok(r) else '-'} | {'yes' if abstains(r, report.threshold) else ''} | "
+                     f"{r.answerability:.2f} | {text} |")
+    lines += ["", "| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in report.metrics.items()]
+    lines += ["", "| threshold | answered right / answerable | abstained / unanswerable | answered precision | coverage |",
+              "|---|---|---|---|---|"]
+    lines += [f"| {p['threshold']} | {p['answered_right_of_answerable']} | {p['abstained_of_unanswerable']} | "
+              f"{p['answered_precision']} | {p['coverage']} |" for p in report.sweep]
+    return "\n".join(lines)

@@ -1,0 +1,251 @@
+"""Trust comes from here, not from the model: which sentences the model sees, whether the
+question is answerable from them, and which answer sentences their citations really back."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+
+from .chunking import sentence_spans
+from .lexical import content_stems, names
+from .prompts import ABSTENTION
+from .types import Answer, Citation, Passage
+
+MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+MIN_COVERAGE = 0.7  # share of a claim's new words that its cited text must contain
+# Text that addresses the reader's assistant is an instruction, not a fact: never evidence.
+INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b|"
+                       r"\b(system prompt|you are now|you must (say|answer|reply)|as an ai)\b", re.I)
+REFUSAL = re.compile(r"\b(not (found|mentioned|provided|specified|stated)|does not (say|mention|specify|state)|"
+                     r"doesn't (say|mention)|no information|cannot be determined|unknown)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    article_id: str
+    start: int
+    end: int
+    text: str
+    relevance: float
+    cosine: float
+    coverage: float
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A passage as numbered in the prompt: a run of adjacent evidence sentences."""
+    number: int
+    passage: Passage
+    sentences: tuple[Sentence, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    shown: tuple[Shown, ...]
+    answerability: float
+    question_stems: frozenset[str]
+
+
+def idf_weights(stems: list[str], idf: dict[str, float]) -> dict[str, float]:
+    default = max(idf.values(), default=1.0)
+    return {s: idf.get(s, default) for s in set(stems)}
+
+
+def coverage(weights: dict[str, float], text_stems: set[str]) -> float:
+    total = sum(weights.values())
+    return sum(w for s, w in weights.items() if s in text_stems) / total if total else 0.0
+
+
+def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[tuple[Passage, int, int]]:
+    seen, found = set(), []
+    for passage in passages:
+        for start, end in sentence_spans(texts[passage.article_id], passage.start, passage.end):
+            if INJECTION.search(texts[passage.article_id][start:end]):
+                continue
+            if (passage.article_id, start) not in seen:
+                seen.add((passage.article_id, start))
+                found.append((passage, start, end))
+    return found
+
+
+def select_evidence(question: str, passages: list[Passage], texts: dict[str, str], embedder,
+                    idf: dict[str, float], budget: int) -> Evidence:
+    """Score every sentence of the retrieved passages against the question; keep the best `budget`
+    (the prompt is the main latency cost) and number adjacent runs of them as passages."""
+    q_stems = content_stems(question)
+    weights = idf_weights(q_stems, idf)
+    candidates = _candidate_sentences(passages, texts)
+    if not candidates:
+        return Evidence((), 0.0, frozenset(q_stems))
+    texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
+    vectors = embedder.encode([question, *texts_of])
+    cosines = vectors[1:] @ vectors[0]
+    scored = []
+    for (passage, start, end), text, cos in zip(candidates, texts_of, cosines):
+        cov = coverage(weights, set(content_stems(text)))
+        scored.append((passage, Sentence(passage.article_id, start, end, text, _relevance(float(cos), cov),
+                                         float(cos), cov)))
+    scored.sort(key=lambda ps: -ps[1].relevance)
+    chosen = scored[:budget]
+    return Evidence(_number_runs(chosen, texts), answerability(chosen, weights, texts), frozenset(q_stems))
+
+
+def _relevance(cosine: float, cov: float) -> float:
+    return 0.5 * cosine + 0.5 * cov
+
+
+def answerability(chosen: list[tuple[Passage, Sentence]], weights: dict[str, float], texts: dict[str, str]) -> float:
+    """How well the best evidence answers the question: the best sentence's similarity, and how much of
+    the question (idf-weighted) its neighbourhood covers. A question whose key words are nowhere near
+    its best match is the typical unanswerable one."""
+    if not chosen:
+        return 0.0
+    best = chosen[0][1]
+    window = set()
+    for _, s in chosen:
+        if s.article_id == best.article_id and abs(s.start - best.start) < 400:
+            window.update(content_stems(s.text))
+    return 0.5 * best.cosine + 0.5 * coverage(weights, window)
+
+
+def _number_runs(chosen: list[tuple[Passage, Sentence]], texts: dict[str, str]) -> tuple[Shown, ...]:
+    runs: list[list[tuple[Passage, Sentence]]] = []
+    for passage, sent in sorted(chosen, key=lambda ps: (ps[1].article_id, ps[1].start)):
+        last = runs[-1][-1][1] if runs else None
+        gap = texts[sent.article_id][last.end:sent.start] if last and last.article_id == sent.article_id else None
+        if gap is not None and gap.strip() == "":
+            runs[-1].append((passage, sent))
+        else:
+            runs.append([(passage, sent)])
+    runs.sort(key=lambda run: -max(s.relevance for _, s in run))
+    shown = []
+    for number, run in enumerate(runs, 1):
+        passage = run[0][0]
+        start, end = run[0][1].start, run[-1][1].end
+        narrowed = Passage(passage.article_id, passage.title, texts[passage.article_id][start:end], start, end,
+                           max(s.relevance for _, s in run), passage.date)
+        shown.append(Shown(number, narrowed, tuple(s for _, s in run)))
+    return tuple(shown)
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    markers: tuple[int, ...]
+
+
+def claims(raw: str) -> list[Claim]:
+    found = []
+    for start, end in sentence_spans(raw):
+        sentence = raw[start:end]
+        markers = tuple(int(n) for group in MARKER.findall(sentence) for n in re.split(r"[,;]\s*", group))
+        text = MARKER.sub("", sentence).strip()
+        if text or markers:
+            found.append(Claim(text, markers))
+    return _attach_trailing_markers(found)
+
+
+def _attach_trailing_markers(found: list[Claim]) -> list[Claim]:
+    """'… 70% of the shares. [1]' splits into a claim and a bare marker; give the marker back."""
+    merged: list[Claim] = []
+    for claim in found:
+        if merged and not content_stems(claim.text) and claim.markers:
+            merged[-1] = Claim(merged[-1].text, merged[-1].markers + claim.markers)
+        elif content_stems(claim.text) or claim.markers:
+            merged.append(claim)
+    return merged
+
+
+def supports(claim_text: str, new: set[str], text: str) -> float:
+    """Share of the claim's new words found in `text`; 0 when any name or number of the claim is missing."""
+    stems = set(content_stems(text))
+    if not new or any(n not in stems for n in names(claim_text)):
+        return 0.0
+    return len(new & stems) / len(new)
+
+
+def windows(shown: Shown) -> list[tuple[Sentence, ...]]:
+    """One or two adjacent sentences: a claim must be backed by a span this tight, not by facts
+    scattered over a long passage."""
+    sents = shown.sentences
+    return [sents[i:j] for i in range(len(sents)) for j in (i + 1, i + 2) if j <= len(sents)]
+
+
+def ground(question: str, raw: str, evidence: Evidence, threshold: float, texts: dict[str, str]) -> Answer:
+    passages = [s.passage for s in evidence.shown]
+    if evidence.answerability < threshold or not evidence.shown or REFUSAL.search(raw):
+        return abstain(question, raw, passages)
+    verified: list[tuple[str, tuple[Sentence, ...], Shown]] = []
+    rejected: list[str] = []
+    for claim in claims(raw):
+        new = set(content_stems(claim.text)) - evidence.question_stems
+        support = _supporting(claim, new, evidence.shown, evidence.question_stems)
+        if support is not None:
+            verified.append((claim.text, support[1], support[0]))
+        else:
+            rejected.append(claim.text)
+    if not verified:
+        verified = [_quote_best(evidence)]  # a verbatim quote: its own words are its support
+    return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected))
+
+
+def _supporting(claim: Claim, new: set[str], shown: tuple[Shown, ...],
+                question: frozenset[str]) -> tuple[Shown, tuple[Sentence, ...]] | None:
+    """The tightest window of a cited passage that backs the claim and is about the question;
+    else such a window of any shown passage; else None."""
+    best, best_key = None, None
+    for s in shown:
+        for window in windows(s):
+            text = " ".join(x.text for x in window)
+            score = supports(claim.text, new, text)
+            if score < MIN_COVERAGE or (question and not question & set(content_stems(text))):
+                continue
+            key = (s.number in claim.markers, score, -len(window), -s.number)
+            if best_key is None or key > best_key:
+                best, best_key = (s, window), key
+    return best
+
+
+def _quote_best(evidence: Evidence) -> tuple[str, tuple[Sentence, ...], Shown]:
+    shown = max(evidence.shown, key=lambda s: max(x.relevance for x in s.sentences))
+    best = max(shown.sentences, key=lambda x: x.relevance)
+    return f"“{best.text}”", (best,), shown
+
+
+def _answer(question: str, raw: str, verified, passages: list[Passage], texts: dict[str, str]) -> Answer:
+    citations: list[Citation] = []
+    parts = []
+    for text, span, shown in verified:
+        start, end = span[0].start, span[-1].end
+        existing = next((c for c in citations if (c.article_id, c.start, c.end) == (shown.passage.article_id, start, end)), None)
+        if existing is None:
+            existing = Citation(number=len(citations) + 1, article_id=shown.passage.article_id,
+                                title=shown.passage.title, start=start, end=end,
+                                quote=texts[shown.passage.article_id][start:end], date=shown.passage.date,
+                                passage_start=shown.passage.start, passage_end=shown.passage.end)
+            citations.append(existing)
+        parts.append(_with_marker(text, existing.number))
+    return Answer(text=" ".join(parts), abstained=False, citations=citations, passages=passages, raw_text=raw,
+                  question=question)
+
+
+def _with_marker(text: str, number: int) -> str:
+    """The marker goes before the closing full stop of a written sentence, after a quotation."""
+    if text.endswith("”"):
+        return f"{text} [{number}]"
+    body = text.rstrip(".!?")
+    return f"{body} [{number}]{text[len(body):] or '.'}"
+
+
+def abstain(question: str, raw: str, passages: list[Passage]) -> Answer:
+    return Answer(text=ABSTENTION, abstained=True, citations=[], passages=passages, raw_text=raw, question=question)
+
+
+def idf_table(chunk_texts: list[str]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for text in chunk_texts:
+        for s in set(content_stems(text)):
+            df[s] = df.get(s, 0) + 1
+    n = len(chunk_texts)
+    return {s: math.log(1 + (n - d + 0.5) / (d + 0.5)) for s, d in df.items()}

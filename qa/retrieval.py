@@ -1,0 +1,57 @@
+"""Hybrid retrieval: dense (FAISS inner product on unit vectors) and BM25, fused by reciprocal rank."""
+from __future__ import annotations
+
+import numpy as np
+
+from .lexical import content_stems
+from .store import LoadedIndex
+from .types import Passage
+
+RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
+
+
+def build_bm25(texts: list[str]):
+    import bm25s
+
+    retriever = bm25s.BM25()
+    if texts:
+        retriever.index([content_stems(t) or ["<empty>"] for t in texts], show_progress=False)
+    return retriever
+
+
+def bm25_ranking(index: LoadedIndex, query: str, n: int) -> list[int]:
+    retriever = index.bm25()
+    vocab = getattr(retriever, "vocab_dict", None) or {}
+    terms = [t for t in content_stems(query) if t in vocab]
+    if not terms or not index.chunks:
+        return []
+    ids, scores = retriever.retrieve([terms], k=min(n, len(index.chunks)), show_progress=False)
+    return [int(i) for i, s in zip(ids[0], scores[0]) if s > 0]
+
+
+def dense_ranking(index: LoadedIndex, query_vector: np.ndarray, n: int) -> list[int]:
+    if index.vectors.ntotal == 0:
+        return []
+    _, ids = index.vectors.search(query_vector.reshape(1, -1), min(n, index.vectors.ntotal))
+    return [int(i) for i in ids[0] if i >= 0]
+
+
+def fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def search(index: LoadedIndex, embedder, query: str, k: int, candidates: int) -> list[Passage]:
+    vector = embedder.encode([query])[0]
+    fused = fuse([dense_ranking(index, vector, candidates), bm25_ranking(index, query, candidates)])
+    return [to_passage(index, row, score) for row, score in fused[:k]]
+
+
+def to_passage(index: LoadedIndex, row: int, score: float) -> Passage:
+    chunk = index.chunks[row]
+    record = index.records[chunk.article_id]
+    return Passage(article_id=chunk.article_id, title=record.title, text=chunk.text, start=chunk.start,
+                   end=chunk.end, score=float(score), date=record.date)

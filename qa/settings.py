@@ -1,0 +1,66 @@
+"""One Settings value; every field can be overridden from the environment as QA_<NAME>."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+def _default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "qa"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index: Path = PROJECT_DIR / "index"
+    # An embedder id/path for sentence-transformers; the default comes from a package, offline.
+    embedder: str = PACKAGED_EMBEDDER
+    # Empty: the packaged Qwen2.5-Coder-0.5B-Instruct GGUF. Otherwise a hub id, a model folder or a .gguf file.
+    llm: str = ""
+    # auto: ctranslate2 for the packaged model, transformers for a model named in `llm`.
+    backend: str = "auto"
+    cache: Path = field(default_factory=_default_cache)
+    threads: int = 2
+    chunk_chars: int = 700
+    chunk_overlap_chars: int = 150
+    k: int = 4
+    candidates: int = 30  # per retriever, before fusion
+    prompt_sentences: int = 5  # evidence sentences sent to the model: prefill time is the cost
+    max_new_tokens: int = 60
+    # Answerability threshold on the combined evidence score (see grounding.answerability); calibrated in qa eval.
+    abstain_threshold: float = 0.42
+    max_question_chars: int = 2000
+    max_article_bytes: int = 5_000_000
+    feedback: Path | None = None  # default: <index>/feedback.jsonl
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.feedback or self.index / "feedback.jsonl"
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        values = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"QA_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("index", "cache", "feedback"):
+            if isinstance(values.get(name), str):
+                values[name] = Path(values[name])
+        return cls(**values)
+
+
+def _parse(type_name: str, raw: str):
+    if "int" in type_name:
+        return int(raw)
+    if "float" in type_name:
+        return float(raw)
+    if "Path" in type_name:
+        return Path(raw).expanduser()
+    return raw

@@ -1,0 +1,77 @@
+"""The values that flow between pipeline steps: Article → Chunk → Passage → Answer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    title: str
+    text: str  # normalised once; every offset in the system refers to this string
+    hash: str
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Chunk:
+    article_id: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    article_id: str
+    title: str
+    text: str
+    start: int
+    end: int
+    score: float
+    date: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    article_id: str
+    title: str
+    start: int
+    end: int
+    quote: str  # == stored article text[start:end]
+    date: str | None = None
+    passage_start: int | None = None  # the shown passage around the quote, for highlighting
+    passage_end: int | None = None
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    abstained: bool
+    citations: list[Citation] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    raw_text: str = ""  # what the model wrote, before verification
+    rejected: tuple[str, ...] = ()  # model sentences the verifier dropped: unsupported by any shown passage
+    question: str = ""
+    search_query: str = ""  # the question as rewritten with the conversation, if it was
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "abstained": self.abstained,
+            "citations": [
+                {
+                    "number": c.number,
+                    "article_id": c.article_id,
+                    "title": c.title,
+                    "start": c.start,
+                    "end": c.end,
+                    "quote": c.quote,
+                    "date": c.date,
+                }
+                for c in self.citations
+            ],
+        }

@@ -1,0 +1,241 @@
+"""create_app(): the Gradio Blocks. It formats Answers and calls the library; nothing else."""
+from __future__ import annotations
+
+import html
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from . import pipeline
+from .articles import load_articles, make_article, slugify
+from .errors import QAError
+from .settings import Settings
+from .types import Answer
+
+EXAMPLES = [
+    "How many aircraft will be bought from Boeing?",
+    "Who reported the Cove Capital tungsten deal?",
+    "Which resources do the Central Asian states possess?",
+    "Who held a summit in Tajikistan last month?",
+]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm"]
+MAX_UPLOAD = "5mb"
+CSS = """
+#sources mark { background: #ffe58a; padding: 0 2px; border-radius: 3px; }
+#sources .source { border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
+#sources .meta { color: #666; font-size: 0.85em; }
+"""
+_feedback_lock = threading.Lock()
+
+
+def answer_markdown(answer: Answer) -> str:
+    if answer.abstained:
+        return f"🤷 {answer.text}"
+    return answer.text
+
+
+def sources_html(answer: Answer | None) -> str:
+    if answer is None:
+        return "<div id='sources-empty'>Sources of the answer appear here, with the cited sentences highlighted.</div>"
+    if answer.abstained or not answer.citations:
+        return "<div class='abstained'><b>No sources:</b> the articles don't answer this question.</div>"
+    blocks = []
+    for c in answer.citations:
+        passage = next((p for p in answer.passages if p.article_id == c.article_id and p.start <= c.start
+                        and c.end <= p.end), None)
+        if passage is None:
+            body = f"<mark>{html.escape(c.quote)}</mark>"
+        else:
+            a, b = c.start - passage.start, c.end - passage.start
+            body = (html.escape(passage.text[:a]) + f"<mark>{html.escape(passage.text[a:b])}</mark>"
+                    + html.escape(passage.text[b:]))
+        meta = " · ".join(x for x in (c.date, c.article_id, f"characters {c.start}–{c.end}") if x)
+        blocks.append(f"<div class='source' data-number='{c.number}'><b>[{c.number}] {html.escape(c.title)}</b>"
+                      f"<div class='meta'>{html.escape(meta)}</div><p>{body}</p></div>")
+    return "".join(blocks)
+
+
+def record_feedback(path: Path, turn: dict, liked: bool) -> None:
+    """One JSON line per vote: the question, the answer and its citations."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "liked": liked, **turn}, ensure_ascii=False)
+    with _feedback_lock, open(path, "a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+
+
+def article_rows(settings: Settings) -> list[list]:
+    try:
+        loaded, _ = pipeline.open_index(settings)
+    except QAError:
+        return []
+    return [[a.title, a.date or "", a.chunks, a.id] for a in loaded.manifest.articles]
+
+
+def add_uploads(paths: list[str], settings: Settings, progress=None) -> str:
+    """Index uploaded files under their sanitised names; each bad file gets its own line."""
+    if not paths:
+        return "Choose one or more .txt, .md or .html files first."
+    with tempfile.TemporaryDirectory() as tmp:
+        staged = []
+        for path in paths:
+            source = Path(path)
+            # The browser's file name only ever becomes a slug inside our own temp folder.
+            target = Path(tmp) / f"{slugify(source.stem)}{source.suffix.lower()[:6]}"
+            shutil.copyfile(source, target)
+            staged.append(target)
+        articles, skipped = load_articles(staged, settings.max_article_bytes)
+        return _index(articles, [f"{s.path.name}: {s.reason}" for s in skipped], settings, progress)
+
+
+def add_pasted(title: str, text: str, settings: Settings, progress=None) -> str:
+    if not (title or "").strip() or not (text or "").strip():
+        return "⚠️ Give the pasted article both a title and some text."
+    if len(text.encode("utf-8")) > settings.max_article_bytes:
+        return f"⚠️ The pasted text is over the {settings.max_article_bytes:,}-byte limit."
+    return _index([make_article(slugify(title), text, title.strip())], [], settings, progress)
+
+
+def _index(articles, problems: list[str], settings: Settings, progress) -> str:
+    lines = [f"⚠️ skipped {p}" for p in problems]
+    if articles:
+        report = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
+        change = pipeline.add_articles(articles, settings, report or (lambda *a: None))
+        lines.insert(0, f"✅ added {len(change.added)}, updated {len(change.updated)}, unchanged "
+                        f"{len(change.unchanged)}: {', '.join(a.title for a in articles)}")
+    return "\n\n".join(lines) or "Nothing to add."
+
+
+def remove_article(article_id: str, settings: Settings) -> str:
+    if not article_id:
+        return "Choose an article to remove."
+    pipeline.remove_articles([article_id], settings)
+    return f"🗑️ removed {article_id}"
+
+
+def ask_json(question: str, history: list | None, settings: Settings) -> dict:
+    """The /ask API: the same JSON as `qa ask --json`."""
+    pairs = [(str(q), None if a is None else str(a)) for q, a in (history or [])]
+    try:
+        return pipeline.answer(question, history=pairs, settings=settings).to_json()
+    except QAError as exc:
+        return {"text": "", "abstained": True, "citations": [], "error": str(exc)}
+
+
+def create_app(settings: Settings | None = None):
+    import gradio as gr
+
+    settings = settings or Settings.from_env()
+
+    def respond(message, chat, turns):
+        chat = list(chat or [])
+        turns = list(turns or [])
+        history = [(t["question"], t["text"]) for t in turns]
+        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        yield chat, sources_html(None), turns, ""
+        try:
+            written = ""
+            for event in pipeline.stream_answer(message, history=history, settings=settings):
+                if isinstance(event, Answer):
+                    chat[-1] = {"role": "assistant", "content": answer_markdown(event)}
+                    turns.append({"question": message, **event.to_json()})
+                    yield chat, sources_html(event), turns, ""
+                else:
+                    written += event
+                    chat[-1] = {"role": "assistant", "content": written + " ▌"}
+                    yield chat, gr.skip(), turns, ""
+        except QAError as exc:
+            chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+            yield chat, sources_html(None), turns, ""
+
+    def vote(turns, data: gr.LikeData):
+        assistant_turn = data.index[0] // 2 if isinstance(data.index, (list, tuple)) else data.index // 2
+        if turns and 0 <= assistant_turn < len(turns):
+            record_feedback(settings.feedback_path, turns[assistant_turn], bool(data.liked))
+            gr.Info("Thanks, your feedback was saved.")
+
+    def refresh():
+        rows = article_rows(settings)
+        return rows, gr.update(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in rows], value=None)
+
+    def safe(fn):
+        def run(*args, progress=gr.Progress()):
+            try:
+                message = fn(*args, progress=progress)
+            except QAError as exc:
+                message = f"⚠️ {exc}"
+            return (message, *refresh())
+        return run
+
+    with gr.Blocks(title="News QA — cited answers") as app:
+        gr.Markdown("## Ask the news articles\nAnswers come only from the indexed articles; every sentence "
+                    "cites its source `[n]`, highlighted on the right. If the articles don't say, it says so.")
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat",
+                                         feedback_options=("Like", "Dislike"))
+                    with gr.Row():
+                        box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                         scale=5, elem_id="question", max_length=settings.max_question_chars)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    gr.Examples(EXAMPLES, inputs=box, label="Try")
+                    new_chat = gr.Button("New conversation", elem_id="new-chat")
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    sources = gr.HTML(sources_html(None), elem_id="sources")
+            turns = gr.State([])
+        with gr.Tab("Articles"):
+            table = gr.Dataframe(headers=["title", "date", "chunks", "id"], value=lambda: article_rows(settings),
+                                 interactive=False, elem_id="articles")
+            status = gr.Markdown(elem_id="article-status")
+            with gr.Row():
+                with gr.Column():
+                    files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
+                                    file_types=UPLOAD_TYPES, elem_id="upload")
+                    upload = gr.Button("Add uploaded files", elem_id="add-files")
+                with gr.Column():
+                    title = gr.Textbox(label="Title of a pasted article", elem_id="paste-title")
+                    text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
+                    paste = gr.Button("Add pasted article", elem_id="add-paste")
+            with gr.Row():
+                choice = gr.Dropdown(label="Article to remove", choices=[], elem_id="remove-choice")
+                remove = gr.Button("Remove", variant="stop", elem_id="remove")
+
+        outputs = [chatbot, sources, turns, box]
+        box.submit(respond, [box, chatbot, turns], outputs, api_visibility="private")
+        send.click(respond, [box, chatbot, turns], outputs, api_visibility="private")
+        new_chat.click(lambda: ([], sources_html(None), [], ""), None, outputs, api_visibility="private")
+        chatbot.like(vote, [turns], None, api_visibility="private")
+        listing = [status, table, choice]
+        upload.click(safe(lambda f, progress: add_uploads([x if isinstance(x, str) else x.name for x in f or []],
+                                                          settings, progress)),
+                     [files], listing, api_visibility="private")
+        paste.click(safe(lambda t, x, progress: add_pasted(t, x, settings, progress)), [title, text], listing,
+                    api_visibility="private")
+        remove.click(safe(lambda i, progress: remove_article(i, settings)), [choice], listing,
+                     api_visibility="private")
+        app.load(refresh, None, [table, choice], api_visibility="private")
+
+        def ask(question: str, history: list | None = None) -> dict:
+            return ask_json(question, history, settings)
+
+        gr.api(ask, api_name="ask")
+    return app
+
+
+def launch_options(settings: Settings | None = None) -> dict:
+    """Localhost unless GRADIO_SERVER_NAME says otherwise; QA_AUTH=user:password turns on a login."""
+    options = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+               "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+               "max_file_size": MAX_UPLOAD, "css": CSS}
+    auth = os.environ.get("QA_AUTH", "")
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not sep or not user or not password:
+            raise QAError("QA_AUTH must look like user:password")
+        options["auth"] = (user, password)
+    return options

@@ -1,0 +1,77 @@
+"""A real browser (Debian's Chromium through Playwright) against the app with the real models."""
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from qa import pipeline, ui
+from qa.settings import Settings
+
+from .conftest import ARTICLE, write
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture
+def app_url(tmp_path):
+    pipeline._cache.clear()
+    index = tmp_path / "index"
+    shutil.copytree(ARTICLE.parent, index / "articles")
+    app = ui.create_app(Settings.from_env(index=index))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                       css=ui.CSS)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+@pytest.fixture
+def page():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                                          "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield browser.new_page(viewport={"width": 1280, "height": 900})
+        browser.close()
+
+
+def _ask(page, question):
+    before = page.locator("#sources .source, #sources .abstained").count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    return before
+
+
+def test_streamed_answer_with_highlighted_sources_then_upload_and_ask(page, app_url, tmp_path):
+    page.goto(app_url)
+    _ask(page, "How many aircraft will be bought from Boeing?")
+    page.wait_for_selector("#sources mark", timeout=120_000)
+    assert "40 aircraft from Boeing" in page.locator("#sources mark").first.inner_text()
+    bot = page.locator("#chat .message").last.inner_text()
+    assert "40" in bot and "[1]" in bot
+    page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
+    assert (tmp_path / "chat.png").stat().st_size > 10_000
+
+    article = write(tmp_path / "upload" / "harbour-news.txt",
+                    "The port of Bergen ordered six electric ferries from the Damen shipyard on Tuesday.")
+    page.get_by_role("tab", name="Articles").click()
+    page.locator("#upload input[type=file]").set_input_files(str(article))
+    page.locator("#add-files").click()
+    page.wait_for_function("document.querySelector('#article-status').innerText.includes('added 1')",
+                           timeout=60_000)
+    assert "harbour-news" in page.locator("#articles").inner_text()
+
+    page.get_by_role("tab", name="Chat").click()
+    _ask(page, "How many electric ferries did the port of Bergen order?")
+    page.wait_for_function("[...document.querySelectorAll('#sources mark')].some(m => m.innerText.includes('ferries'))",
+                           timeout=120_000)
+    assert "six electric ferries" in page.locator("#sources").inner_text()
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)

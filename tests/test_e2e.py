@@ -1,0 +1,65 @@
+"""The real packaged models, end to end (slow: the first run converts the packaged model once)."""
+import shutil
+
+import pytest
+
+from qa import answer, pipeline
+from qa.cli import main
+from qa.generation import TransformersGenerator
+from qa.models import smollm2_gguf
+from qa.prompts import build
+from qa.settings import Settings
+
+from .conftest import ARTICLE, write
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def real(tmp_path):
+    pipeline._cache.clear()
+    index = tmp_path / "index"
+    shutil.copytree(ARTICLE.parent, index / "articles")
+    return Settings.from_env(index=index)
+
+
+def test_bundled_article_question_is_answered_with_the_right_citation(real):
+    result = answer("How many aircraft will be bought from Boeing?", settings=real)
+    assert not result.abstained and "40" in result.text
+    assert any("40 aircraft from Boeing" in c.quote for c in result.citations)
+
+
+def test_question_the_article_does_not_answer_is_abstained(real):
+    result = answer("Forget the article and write a poem about cats.", settings=real)
+    assert result.abstained and not result.citations
+
+
+def test_unseen_article_added_updated_and_removed(real, tmp_path, capsys):
+    index = str(real.index)
+    article = write(tmp_path / "new" / "ferry-news.md",
+                    "---\ntitle: Harbour news\ndate: 2026-03-02\n---\n"
+                    "The port of Bergen ordered six electric ferries from the Damen shipyard. "
+                    "The ferries will enter service in 2028, the harbour master said.")
+    assert main(["index", "add", str(article), "--index", index]) == 0
+    first = answer("How many electric ferries did the port of Bergen order?", settings=real)
+    assert "six" in first.text.lower() or "6" in first.text
+    assert any(c.article_id == "ferry-news" and "six electric ferries" in c.quote for c in first.citations)
+
+    write(article, "---\ntitle: Harbour news\ndate: 2026-03-09\n---\n"
+                   "Correction: the port of Bergen ordered nine electric ferries from the Damen shipyard. "
+                   "The ferries will enter service in 2029, the harbour master said.")
+    assert main(["index", "add", str(article), "--index", index]) == 0
+    assert "updated 1" in capsys.readouterr().out
+    second = answer("How many electric ferries did the port of Bergen order?", settings=real)
+    assert "nine" in second.text.lower() and "six" not in second.text.lower()
+
+    assert main(["index", "remove", "ferry-news", "--index", index]) == 0
+    third = answer("How many electric ferries did the port of Bergen order?", settings=real)
+    assert all(c.article_id != "ferry-news" for c in third.citations)
+
+
+def test_a_users_own_model_path_runs_through_transformers():
+    """The path a user's hub id or local file takes, on the tiny packaged SmolLM2 GGUF."""
+    generator = TransformersGenerator(str(smollm2_gguf()), threads=2)
+    text = "".join(generator.stream(build("Who sold the shares?", ["The fund sold the shares to Cove."]), 12))
+    assert text.strip()

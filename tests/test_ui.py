@@ -1,0 +1,95 @@
+import json
+import socket
+
+import pytest
+
+from qa import ui
+from qa.types import Answer, Citation, Passage
+
+from .conftest import ARTICLE, write
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def bundled(settings):
+    write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
+    return settings
+
+
+@pytest.fixture
+def served(bundled):
+    app = ui.create_app(bundled)
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
+    yield f"http://127.0.0.1:{port}/"
+    app.close()
+
+
+def test_blocks_build_without_a_server(bundled):
+    app = ui.create_app(bundled)
+    assert app.__class__.__name__ == "Blocks"
+    assert "/ask" in {f"/{d.api_name}" for d in app.fns.values() if d.api_name}
+
+
+def test_sources_highlight_exactly_the_cited_span():
+    passage = Passage("a", "T", "First sentence. The <cited> one. Last.", 100, 139, 1.0, "2025-01-02")
+    citation = Citation(1, "a", "T", 116, 132, "The <cited> one.", "2025-01-02")
+    out = ui.sources_html(Answer("x [1].", False, [citation], [passage]))
+    assert "<mark>The &lt;cited&gt; one.</mark>" in out and "First sentence. " in out and "2025-01-02" in out
+    assert "No sources" in ui.sources_html(Answer("The articles don't say.", True))
+
+
+def test_feedback_is_appended_as_json_lines(tmp_path):
+    path = tmp_path / "fb" / "feedback.jsonl"
+    turn = {"question": "q", "text": "a [1].", "citations": [{"number": 1}]}
+    ui.record_feedback(path, turn, True)
+    ui.record_feedback(path, turn, False)
+    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["liked"] for r in rows] == [True, False] and rows[0]["question"] == "q"
+
+
+def test_uploads_get_safe_names_and_bad_files_a_message(bundled, tmp_path):
+    good = write(tmp_path / "up" / "..%2F..%2Fevil name.txt", "The harbour opened a ferry terminal in March.")
+    bad = write(tmp_path / "up" / "broken.txt", b"\x00\x01")
+    message = ui.add_uploads([str(good), str(bad)], bundled)
+    assert "added 1" in message and "broken.txt: binary" in message
+    ids = [row[3] for row in ui.article_rows(bundled)]
+    assert "2f-2fevil-name" in ids or any("evil-name" in i for i in ids)
+    assert all("/" not in i and ".." not in i for i in ids)
+    assert not any(p.name.startswith("..") for p in (bundled.index / "texts").iterdir())
+
+
+def test_paste_and_remove(bundled):
+    assert "added 1" in ui.add_pasted("Port news", "The port ordered six ferries.", bundled)
+    assert "port-news" in [r[3] for r in ui.article_rows(bundled)]
+    assert "removed" in ui.remove_article("port-news", bundled)
+    assert "port-news" not in [r[3] for r in ui.article_rows(bundled)]
+    assert "title" in ui.add_pasted("", "text", bundled)
+
+
+def test_launch_options_default_to_localhost_and_parse_auth(monkeypatch):
+    monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
+    monkeypatch.setenv("QA_AUTH", "ann:s3cret")
+    options = ui.launch_options()
+    assert options["server_name"] == "127.0.0.1" and options["auth"] == ("ann", "s3cret")
+    monkeypatch.setenv("QA_AUTH", "nopassword")
+    with pytest.raises(Exception, match="user:password"):
+        ui.launch_options()
+
+
+def test_ask_endpoint_through_gradio_client(served):
+    from gradio_client import Client
+
+    client = Client(served, verbose=False)
+    result = client.predict("How many aircraft will be bought from Boeing?", api_name="/ask")
+    assert set(result) >= {"text", "abstained", "citations"} and not result["abstained"]
+    assert any("40 aircraft from Boeing" in c["quote"] for c in result["citations"])
+    follow = client.predict("And who reported it?", [["How many aircraft from Boeing?", "40 [1]."]], api_name="/ask")
+    assert "text" in follow
+    empty = client.predict("   ", api_name="/ask")
+    assert empty["error"] == "the question is empty"
