@@ -19,7 +19,7 @@ from .types import Answer
 
 RECALL_K = 5
 SQUAD_SAMPLE = 200
-SWEEP = tuple(round(0.30 + 0.02 * i, 2) for i in range(16))
+SWEEP = tuple(round(-0.6 + 0.05 * i, 2) for i in range(15))  # judge log-odds thresholds
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Result:
     recalled: bool
     model_sentences: int
     rejected_sentences: int
+    features: dict = field(default_factory=dict)  # evidence features, for calibrating answerability
 
 
 @dataclass
@@ -57,8 +58,10 @@ class Report:
         return {"dataset": self.dataset, "threshold": self.threshold, "metrics": self.metrics, "sweep": self.sweep,
                 "questions": [{"id": r.case.id, "question": r.case.question, "gold": list(r.case.answers),
                                "text": r.answer.text, "abstained": r.answer.abstained,
-                               "answerability": round(r.answerability, 4), "right": right(r, self.threshold),
-                               "raw": r.answer.raw_text, "seconds": round(r.seconds, 3)} for r in self.results]}
+                               "answerability": round(r.answerability, 4) if r.answerability > -1e9 else None,
+                               "right": right(r, self.threshold),
+                               "raw": r.answer.raw_text, "seconds": round(r.seconds, 3),
+                               "features": r.features} for r in self.results]}
 
 
 def normalise_answer(text: str) -> str:
@@ -172,7 +175,7 @@ def _run(case: Case, settings: Settings) -> Result:
     history = []
     for question, reply in case.history:  # None: whatever the system answers to that turn
         history.append((question, reply if reply is not None else pipeline.answer(question, settings=settings).text))
-    ungated = replace(settings, abstain_threshold=-1.0)  # always generate, so one run gives the whole sweep
+    ungated = replace(settings, abstain_threshold=float("-inf"))  # always generate: one run gives the sweep
     query, _ = pipeline.search_query(case.question, history)
     passages = pipeline.search(query, k=RECALL_K, settings=settings)
     wanted = case.support or case.answers
@@ -183,8 +186,10 @@ def _run(case: Case, settings: Settings) -> Result:
     start = time.perf_counter()
     answer = pipeline.answer(case.question, history=history, settings=ungated)
     seconds = time.perf_counter() - start
-    return Result(case, answer, evidence.answerability, seconds, recalled, len(grounding.claims(answer.raw_text)),
-                  len(answer.rejected))
+    n_claims = len(grounding.claims(answer.raw_text))
+    features = {**grounding.features(evidence), "judge": answer.answerability, "verified": n_claims > len(answer.rejected)}
+    score = answer.answerability if answer.answerability is not None else float("-inf")  # off-topic
+    return Result(case, answer, score, seconds, recalled, n_claims, len(answer.rejected), features)
 
 
 def _operating_point(results: list[Result], threshold: float) -> dict:
@@ -245,7 +250,8 @@ def format_report(report: Report) -> str:
         text = r.answer.text.replace("|", "/").replace("\n", " ")[:90]
         lines.append(f"| {r.case.id[:10]} | {'yes' if right(r, report.threshold) else 'NO'} | "
                      f"{'yes' if citation_ok(r) else '-'} | {'yes' if abstains(r, report.threshold) else ''} | "
-                     f"{r.answerability:.2f} | {text} |")
+                     f"{r.answerability:.2f} | {text} |" if r.answerability > -1e9 else
+                     f"off-topic | {text} |")
     lines += ["", "| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in report.metrics.items()]
     lines += ["", "| threshold | answered right / answerable | abstained / unanswerable | answered precision | coverage |",
               "|---|---|---|---|---|"]

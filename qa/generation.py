@@ -17,6 +17,25 @@ from .settings import Settings
 class Generator(Protocol):
     def stream(self, prompt: Prompt, max_new_tokens: int) -> Iterator[str]: ...
 
+    def judge(self, prompt: Prompt) -> float:
+        """Log-odds that the model's reply starts with Yes rather than No (one forward pass)."""
+
+
+YES = ("Yes", "yes", "ĠYes", "▁Yes")
+NO = ("No", "no", "ĠNo", "▁No")
+
+
+def _ids(tokenizer, tokens: tuple[str, ...]) -> list[int]:
+    unknown = tokenizer.unk_token_id
+    return sorted({i for i in tokenizer.convert_tokens_to_ids(list(tokens)) if i is not None and i != unknown})
+
+
+def yes_no_log_odds(logits, tokenizer) -> float:
+    import numpy as np
+
+    last = np.asarray(logits, dtype=np.float64)
+    return float(np.logaddexp.reduce(last[_ids(tokenizer, YES)]) - np.logaddexp.reduce(last[_ids(tokenizer, NO)]))
+
 
 def _chat_ids(tokenizer, prompt: Prompt) -> list[int]:
     ids = tokenizer.apply_chat_template(prompt.messages(), add_generation_prompt=True, tokenize=True)
@@ -53,6 +72,12 @@ class CTranslate2Generator:
 
     def prompt_tokens(self, prompt: Prompt) -> list[str]:
         return self.tokenizer.convert_ids_to_tokens(_chat_ids(self.tokenizer, prompt))
+
+    def judge(self, prompt: Prompt) -> float:
+        import numpy as np
+
+        logits = np.asarray(self.model.forward_batch([self.prompt_tokens(prompt)]))
+        return yes_no_log_odds(logits[0, -1], self.tokenizer)
 
     def stream(self, prompt: Prompt, max_new_tokens: int) -> Iterator[str]:
         decoder = _IncrementalDecoder(self.tokenizer)
@@ -95,6 +120,14 @@ class TransformersGenerator:
         worker.start()
         yield from (piece for piece in streamer if piece)
         worker.join()
+
+    def judge(self, prompt: Prompt) -> float:
+        import torch
+
+        ids = torch.tensor([_chat_ids(self.tokenizer, prompt)])
+        with torch.inference_mode():
+            logits = self.model(input_ids=ids).logits[0, -1]
+        return yes_no_log_odds(logits.float().numpy(), self.tokenizer)
 
     def _generate(self, **kwargs) -> None:
         import torch

@@ -4,21 +4,34 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
-
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from .chunking import sentence_spans
 from .lexical import content_stems, names
-from .prompts import ABSTENTION
+from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from .types import Answer, Citation, Passage
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 MIN_COVERAGE = 0.7  # share of a claim's new words that its cited text must contain
+# Two sentences of different articles this similar, with different names or numbers, report the same
+# thing differently: a correction or a conflict.
+CONFLICT_COSINE = 0.75
 # Text that addresses the reader's assistant is an instruction, not a fact: never evidence.
 INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b|"
                        r"\b(system prompt|you are now|you must (say|answer|reply)|as an ai)\b", re.I)
-REFUSAL = re.compile(r"\b(not (found|mentioned|provided|specified|stated)|does not (say|mention|specify|state)|"
-                     r"doesn't (say|mention)|no information|cannot be determined|unknown)\b", re.I)
+# What kind of word an answer to a wh-question must add: "How many …?" needs a number, "Who …?" a name.
+ANSWER_TYPES = (
+    (re.compile(r"^\W*(how (many|much|long|old|far|large|big|tall|high|often)|what (percentage|percent|number|"
+                r"amount|share))\b", re.I), "number"),
+    (re.compile(r"^\W*(when|in what year|what (year|date|day|month|century|decade))\b", re.I), "time"),
+    (re.compile(r"^\W*(who|whom|whose)\b", re.I), "name"),
+)
+TIME_WORDS = frozenset("january february march april may june july august september october november december "
+                       "monday tuesday wednesday thursday friday saturday sunday century decade year month week day "
+                       "ago last next early late spring summer autumn fall winter".split())
+REFUSAL = re.compile(r"\b(not (found|mentioned|provided|specified|stated|given)|(do|does|did)(n't| not) (say|mention|"
+                     r"specify|state|contain|provide)|no information|cannot be determined)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -30,6 +43,7 @@ class Sentence:
     relevance: float
     cosine: float
     coverage: float
+    vector: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -45,6 +59,33 @@ class Evidence:
     shown: tuple[Shown, ...]
     answerability: float
     question_stems: frozenset[str]
+    best_window_coverage: float = 0.0
+    unknown_share: float = 0.0  # idf weight of question words the corpus never uses
+    judge: float | None = None  # the model's yes/no log-odds that the best evidence answers the question
+
+    @property
+    def best(self) -> tuple[Shown, int] | None:
+        """The most relevant sentence, as (its run, its position in the run)."""
+        ranked = [(x.relevance, s, i) for s in self.shown for i, x in enumerate(s.sentences)]
+        if not ranked:
+            return None
+        _, shown, position = max(ranked, key=lambda r: r[0])
+        return shown, position
+
+
+def judge_context(evidence: Evidence) -> str:
+    """The best sentence with its neighbours: what the yes/no judge reads (short, so it costs ~0.3 s)."""
+    if evidence.best is None:
+        return ""
+    shown, i = evidence.best
+    return " ".join(x.text for x in shown.sentences[max(0, i - 1):i + 2])
+
+
+def features(evidence: Evidence) -> dict[str, float]:
+    best = max((x for s in evidence.shown for x in s.sentences), key=lambda x: x.relevance, default=None)
+    return {"cosine": round(best.cosine, 4) if best else 0.0, "coverage": round(best.coverage, 4) if best else 0.0,
+            "window_coverage": round(evidence.best_window_coverage, 4), "unknown": round(evidence.unknown_share, 4),
+            "relevance": round(evidence.answerability, 4), "judge": evidence.judge}
 
 
 def idf_weights(stems: list[str], idf: dict[str, float]) -> dict[str, float]:
@@ -82,13 +123,17 @@ def select_evidence(question: str, passages: list[Passage], texts: dict[str, str
     vectors = embedder.encode([question, *texts_of])
     cosines = vectors[1:] @ vectors[0]
     scored = []
-    for (passage, start, end), text, cos in zip(candidates, texts_of, cosines):
+    for (passage, start, end), text, cos, vector in zip(candidates, texts_of, cosines, vectors[1:]):
         cov = coverage(weights, set(content_stems(text)))
         scored.append((passage, Sentence(passage.article_id, start, end, text, _relevance(float(cos), cov),
-                                         float(cos), cov)))
+                                         float(cos), cov, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
-    return Evidence(_number_runs(chosen, texts), answerability(chosen, weights, texts), frozenset(q_stems))
+    shown = _number_runs(chosen, texts)
+    window = max((coverage(weights, set(content_stems(" ".join(x.text for x in w))))
+                  for s in shown for w in windows(s)), default=0.0)
+    unknown = sum(v for k, v in weights.items() if k not in idf) / max(sum(weights.values()), 1e-9)
+    return Evidence(shown, answerability(chosen, weights, texts), frozenset(q_stems), window, unknown)
 
 
 def _relevance(cosine: float, cov: float) -> float:
@@ -172,21 +217,37 @@ def windows(shown: Shown) -> list[tuple[Sentence, ...]]:
     return [sents[i:j] for i in range(len(sents)) for j in (i + 1, i + 2) if j <= len(sents)]
 
 
-def ground(question: str, raw: str, evidence: Evidence, threshold: float, texts: dict[str, str]) -> Answer:
+def answers_type(question: str, claim: str, new: set[str]) -> bool:
+    """Does the claim add the kind of thing the question asks for? (Questions of no known type: yes.)"""
+    kind = next((k for pattern, k in ANSWER_TYPES if pattern.search(question)), None)
+    if kind is None:
+        return True
+    numbers = {n for n in new if n[:1].isdigit()}
+    if kind == "number":
+        return bool(numbers)
+    if kind == "time":
+        return bool(numbers or {w.lower() for w in re.findall(r"[A-Za-z]+", claim)} & TIME_WORDS)
+    return bool(names(claim) & new)
+
+
+def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -> Answer:
+    """Keep the model's sentences that their cited (or another shown) window backs and that answer the
+    question; if none is left, quote the best evidence sentence; if the model refused, abstain."""
     passages = [s.passage for s in evidence.shown]
-    if evidence.answerability < threshold or not evidence.shown or REFUSAL.search(raw):
+    if not evidence.shown or REFUSAL.search(raw):
         return abstain(question, raw, passages)
     verified: list[tuple[str, tuple[Sentence, ...], Shown]] = []
     rejected: list[str] = []
     for claim in claims(raw):
         new = set(content_stems(claim.text)) - evidence.question_stems
         support = _supporting(claim, new, evidence.shown, evidence.question_stems)
-        if support is not None:
+        if support is not None and answers_type(question, claim.text, new):
             verified.append((claim.text, support[1], support[0]))
         else:
             rejected.append(claim.text)
     if not verified:
         verified = [_quote_best(evidence)]  # a verbatim quote: its own words are its support
+    verified = _conflicting(verified[0], evidence) or verified
     return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected))
 
 
@@ -208,9 +269,36 @@ def _supporting(claim: Claim, new: set[str], shown: tuple[Shown, ...],
 
 
 def _quote_best(evidence: Evidence) -> tuple[str, tuple[Sentence, ...], Shown]:
-    shown = max(evidence.shown, key=lambda s: max(x.relevance for x in s.sentences))
-    best = max(shown.sentences, key=lambda x: x.relevance)
+    shown, i = evidence.best
+    best = shown.sentences[i]
     return f"“{best.text}”", (best,), shown
+
+
+def _conflicting(first, evidence: Evidence):
+    """If another article reports the answer's fact with other names or numbers, answer with both
+    sources, the newer first (a correction usually is), and say that they differ."""
+    _, span, shown = first
+    if any(x.vector is None for x in span):
+        return None
+    anchor = sum(x.vector for x in span)
+    anchor_names = names(" ".join(x.text for x in span))
+    for other in evidence.shown:
+        if other.passage.article_id == shown.passage.article_id:
+            continue
+        for sentence in other.sentences:
+            similar = float(sentence.vector @ anchor) / max(float((anchor @ anchor) ** 0.5), 1e-9)
+            if similar >= CONFLICT_COSINE and names(sentence.text) != anchor_names:
+                pair = sorted([(shown, span), (other, (sentence,))], key=lambda p: p[0].passage.date or "",
+                              reverse=True)
+                return [(_conflict_text(i, s.passage, sp), sp, s) for i, (s, sp) in enumerate(pair)]
+    return None
+
+
+def _conflict_text(position: int, passage: Passage, span: tuple[Sentence, ...]) -> str:
+    quote = " ".join(x.text for x in span)
+    when = f" ({passage.date})" if passage.date else ""
+    template = CONFLICT if position == 0 else CONFLICT_PART
+    return template.format(title=passage.title, when=when, quote=quote)
 
 
 def _answer(question: str, raw: str, verified, passages: list[Passage], texts: dict[str, str]) -> Answer:
@@ -233,7 +321,7 @@ def _answer(question: str, raw: str, verified, passages: list[Passage], texts: d
 def _with_marker(text: str, number: int) -> str:
     """The marker goes before the closing full stop of a written sentence, after a quotation."""
     if text.endswith("”"):
-        return f"{text} [{number}]"
+        return f"{text} [{number}]."
     body = text.rstrip(".!?")
     return f"{body} [{number}]{text[len(body):] or '.'}"
 

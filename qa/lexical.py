@@ -58,4 +58,5 @@ def names(text: str) -> set[str]:
         word = match.group(1)
         if word.lower() not in STOPWORDS:
             found.add(stem(word))
+    found.update(s for s in map(stem, words(text)) if is_number(s))  # "six" and "6" alike
     return found

@@ -54,7 +54,7 @@ def sync_bundled(settings: Settings, progress: Progress = quiet) -> store.Change
 
 def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> store.IndexWriter:
     return store.IndexWriter(settings.index, embedder_for(settings), settings.chunk_chars,
-                             settings.chunk_overlap_chars, progress, fresh=fresh)
+                             settings.chunk_overlap_chars, progress, fresh=fresh, vector_store=settings.vector_store)
 
 
 def add_articles(articles: list[Article], settings: Settings, progress: Progress = quiet) -> store.Change:
@@ -154,17 +154,33 @@ def stream_answer(question: str, history: History = (), index=None,
     embedder = embedder_for(settings)
     query, earlier = search_query(question, history)
     passages = retrieval.search(loaded, embedder, query, settings.k, settings.candidates)
-    evidence = grounding.select_evidence(query, passages, loaded.texts, embedder, idf, settings.prompt_sentences)
-    if evidence.answerability < settings.abstain_threshold:
-        yield grounding.abstain(question, "", [s.passage for s in evidence.shown])
+    evidence = judged_evidence(query, passages, loaded, idf, settings)
+    if not answerable(evidence, settings):
+        yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query,
+                      answerability=evidence.judge)
         return
     prompt = prompts.build(question, [s.passage.text for s in evidence.shown], earlier)
     raw = ""
     for piece in generator_for(settings).stream(prompt, settings.max_new_tokens):
         raw += piece
         yield piece
-    result = grounding.ground(question, raw, evidence, settings.abstain_threshold, loaded.texts)
-    yield replace(result, search_query=query)
+    yield replace(grounding.ground(question, raw, evidence, loaded.texts), search_query=query,
+                  answerability=evidence.judge)
+
+
+def judged_evidence(query: str, passages: list[Passage], loaded, idf, settings: Settings) -> grounding.Evidence:
+    """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all."""
+    evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
+                                         settings.prompt_sentences)
+    if evidence.answerability < settings.relevance_floor:
+        return evidence
+    generator = generator_for(settings)
+    scores = [generator.judge(p) for p in prompts.judges(query, grounding.judge_context(evidence))]
+    return replace(evidence, judge=sum(scores) / len(scores))
+
+
+def answerable(evidence: grounding.Evidence, settings: Settings) -> bool:
+    return evidence.judge is not None and evidence.judge >= settings.abstain_threshold
 
 
 def answer(question: str, history: History = (), index=None, settings: Settings | None = None) -> Answer:

@@ -25,6 +25,8 @@ class Settings:
     # auto: ctranslate2 for the packaged model, transformers for a model named in `llm`.
     backend: str = "auto"
     cache: Path = field(default_factory=_default_cache)
+    # "faiss" (files in the index folder), "milvus-lite" (a Milvus Lite database there) or a Milvus server URI.
+    vector_store: str = "faiss"
     threads: int = 2
     chunk_chars: int = 700
     chunk_overlap_chars: int = 150
@@ -32,8 +34,11 @@ class Settings:
     candidates: int = 30  # per retriever, before fusion
     prompt_sentences: int = 5  # evidence sentences sent to the model: prefill time is the cost
     max_new_tokens: int = 60
-    # Answerability threshold on the combined evidence score (see grounding.answerability); calibrated in qa eval.
-    abstain_threshold: float = 0.42
+    # Below this evidence relevance (similarity + word coverage) the question is off-topic: abstain at once.
+    relevance_floor: float = 0.3
+    # Answerability: the judge's yes/no log-odds on the best evidence; below this, abstain.
+    # Calibrated with `qa eval` on squad_v2_dev15 and seed_dev (see the sweep in its report).
+    abstain_threshold: float = -0.65
     max_question_chars: int = 2000
     max_article_bytes: int = 5_000_000
     feedback: Path | None = None  # default: <index>/feedback.jsonl

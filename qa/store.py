@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import vectors as vectors_io
 from .chunking import chunk_article
 from .progress import Progress, quiet
 from .errors import IndexLockedError, IndexMismatchError, IndexMissingError, QAError
@@ -26,10 +27,6 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = ".lock"
 LOCK_TIMEOUT_S = 30.0
-# Below this many chunks exact search is fast enough; above it HNSW keeps search in milliseconds.
-HNSW_MIN_CHUNKS = 50_000
-HNSW_M = 32
-HNSW_EF_SEARCH = 128
 
 
 
@@ -55,6 +52,7 @@ class Manifest:
     chunks: str
     articles: tuple[ArticleRecord, ...]
     removed: tuple[str, ...] = ()  # bundled ids a user removed: never re-added automatically
+    vector_store: str = vectors_io.FAISS  # or a Milvus URI ("milvus-lite": a database in this folder)
 
     def to_json(self) -> str:
         data = asdict(self)
@@ -142,32 +140,14 @@ def load(directory: Path, embedder_id: str, dimension: int | None = None) -> Loa
 
 
 def _load_files(directory: Path, manifest: Manifest) -> LoadedIndex:
-    import faiss
-
     texts = {a.id: (directory / a.text_file).read_text(encoding="utf-8") for a in manifest.articles}
     table = json.loads((directory / manifest.chunks).read_text(encoding="utf-8"))
     chunks = [Chunk(aid, s, e, texts[aid][s:e]) for aid, s, e in table]
-    vectors_path = directory / manifest.vectors
-    if not vectors_path.exists():
-        raise FileNotFoundError(vectors_path)
-    vectors = faiss.read_index(str(vectors_path))
+    vectors = vectors_io.open_vectors(directory, manifest.vectors, manifest.vector_store)
     if vectors.ntotal != len(chunks):
         raise IndexMismatchError(f"index at {directory} is inconsistent ({vectors.ntotal} vectors, "
                                  f"{len(chunks)} chunks); run `qa index rebuild --index {directory}`")
     return LoadedIndex(directory, manifest, chunks, vectors, texts)
-
-
-def build_faiss(vectors: np.ndarray, dimension: int):
-    import faiss
-
-    if len(vectors) >= HNSW_MIN_CHUNKS:
-        index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efSearch = HNSW_EF_SEARCH
-    else:
-        index = faiss.IndexFlatIP(dimension)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
 
 
 @contextlib.contextmanager
@@ -255,8 +235,9 @@ class IndexWriter:
     """Add, remove or rebuild under an exclusive lock; `commit` makes the result current atomically."""
 
     def __init__(self, directory: Path, embedder, chunk_chars: int, overlap_chars: int,
-                 progress: Progress = quiet, fresh: bool = False):
+                 progress: Progress = quiet, fresh: bool = False, vector_store: str = vectors_io.FAISS):
         self.directory = Path(directory)
+        self.vector_store = vector_store
         self.embedder = embedder
         self.chunk_chars = chunk_chars
         self.overlap_chars = overlap_chars
@@ -325,7 +306,7 @@ class IndexWriter:
     def commit(self) -> Manifest | None:
         if not self.change.changed and self.previous is not None and not self.fresh:
             return self.previous
-        return _write_generation(self.directory, self.contents, self.embedder, self.previous)
+        return _write_generation(self.directory, self.contents, self.embedder, self.previous, self.vector_store)
 
 
 def _encode_with_progress(embedder, texts: list[str], progress: Progress) -> np.ndarray:
@@ -340,9 +321,8 @@ def _encode_with_progress(embedder, texts: list[str], progress: Progress) -> np.
     return np.concatenate(parts)
 
 
-def _write_generation(directory: Path, contents: Contents, embedder, previous: Manifest | None) -> Manifest:
-    import faiss
-
+def _write_generation(directory: Path, contents: Contents, embedder, previous: Manifest | None,
+                      vector_store: str) -> Manifest:
     generation = (previous.generation + 1) if previous else 1
     texts_dir = directory / "texts"
     texts_dir.mkdir(parents=True, exist_ok=True)
@@ -359,16 +339,16 @@ def _write_generation(directory: Path, contents: Contents, embedder, previous: M
         blocks.append(contents.vectors[aid])
     dimension = embedder.dimension
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dimension), dtype=np.float32)
+    ref = vectors_io.save(directory, generation, vectors, dimension, vector_store, _atomic_write)
     manifest = Manifest(format_version=FORMAT_VERSION, embedder=embedder.id, dimension=dimension,
-                        generation=generation, vectors=f"vectors-{generation}.faiss",
-                        chunks=f"chunks-{generation}.json", articles=tuple(records),
-                        removed=tuple(sorted(contents.removed)))
-    _atomic_write(directory / manifest.vectors, lambda tmp: faiss.write_index(build_faiss(vectors, dimension), tmp))
+                        generation=generation, vectors=ref, chunks=f"chunks-{generation}.json",
+                        articles=tuple(records), removed=tuple(sorted(contents.removed)), vector_store=vector_store)
     _write_text(directory / manifest.chunks, json.dumps(table))
     _fsync_dir(texts_dir)
     _write_text(directory / MANIFEST, manifest.to_json())
     _fsync_dir(directory)
     _remove_unreferenced(directory, manifest)
+    vectors_io.drop_unreferenced(directory, manifest.vectors, vector_store)
     return manifest
 
 

@@ -55,6 +55,7 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     raw_text: str = ""  # what the model wrote, before verification
     rejected: tuple[str, ...] = ()  # model sentences the verifier dropped: unsupported by any shown passage
+    answerability: float | None = None  # the judge's log-odds; None when the question was off-topic
     question: str = ""
     search_query: str = ""  # the question as rewritten with the conversation, if it was
 

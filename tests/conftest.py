@@ -48,6 +48,13 @@ class FakeGenerator:
         text = self.script(prompt) if self.script else self._echo(prompt)
         yield from re.findall(r"\S+\s*", text)
 
+    def judge(self, prompt):
+        """Log-odds from how much of the question the passage covers: 2·coverage − 1."""
+        passage = re.search(r"Passage: (.*?)\n", prompt.user + "\n").group(1)
+        question = re.search(r"Question: (.*?)(\n|$)", prompt.user).group(1)
+        wanted, have = set(content_stems(question)), set(content_stems(passage))
+        return 2 * len(wanted & have) / max(len(wanted), 1) - 1
+
     @staticmethod
     def _echo(prompt):
         question = set(content_stems(prompt.user.rsplit("Question:", 1)[-1]))
@@ -79,7 +86,7 @@ def fake_generator(monkeypatch):
 def settings(tmp_path, fake_embedder, fake_generator) -> Settings:
     pipeline._cache.clear()
     return Settings(index=tmp_path / "index", embedder=FakeEmbedder.id, cache=tmp_path / "cache",
-                    abstain_threshold=0.3)
+                    relevance_floor=0.2, abstain_threshold=-0.5)
 
 
 def write(path: Path, text: str | bytes) -> Path:

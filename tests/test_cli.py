@@ -11,7 +11,8 @@ from .conftest import ARTICLE, write
 def index_dir(settings, monkeypatch):
     monkeypatch.setenv("QA_EMBEDDER", settings.embedder)
     monkeypatch.setenv("QA_CACHE", str(settings.cache))
-    monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "0.3")
+    monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "-0.5")
+    monkeypatch.setenv("QA_RELEVANCE_FLOOR", "0.2")
     return str(settings.index)
 
 

@@ -35,7 +35,7 @@ def test_a_claim_needs_its_names_and_numbers_in_the_cited_text():
 def test_supported_sentence_is_kept_and_citation_narrowed_to_its_sentence():
     evidence, texts = _evidence("How many aircraft from Boeing?")
     raw = "They will acquire 40 aircraft from Boeing [1]."
-    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, 0.0, texts)
+    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, texts)
     assert not answer.abstained and "40" in answer.text and answer.text.endswith("[1].")
     (citation,) = answer.citations
     assert citation.quote == "The meeting participants announced plans to acquire 40 aircraft from Boeing Co."
@@ -52,27 +52,49 @@ def test_wrong_citation_is_reattributed_to_the_supporting_passage():
                                          FakeEmbedder(), grounding.idf_table(list(texts.values())), 6)
     boeing = next(s.number for s in evidence.shown if "40 aircraft" in s.passage.text)
     wrong = next(s.number for s in evidence.shown if s.number != boeing)
-    answer = grounding.ground("q", f"They will acquire 40 aircraft from Boeing [{wrong}].", evidence, 0.0, texts)
+    answer = grounding.ground("q", f"They will acquire 40 aircraft from Boeing [{wrong}].", evidence, texts)
     assert "40 aircraft from Boeing" in answer.citations[0].quote and answer.citations[0].article_id == "news"
 
 
 def test_unsupported_sentence_is_dropped_and_kept_in_rejected():
     evidence, texts = _evidence("How many aircraft from Boeing?")
     raw = "They will acquire 40 aircraft from Boeing [1]. The aircraft cost $5 billion [1]."
-    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, 0.0, texts)
+    answer = grounding.ground("How many aircraft from Boeing?", raw, evidence, texts)
     assert "billion" not in answer.text and answer.rejected == ("The aircraft cost $5 billion.",)
 
 
 def test_nothing_supported_falls_back_to_quoting_the_best_sentence():
     evidence, texts = _evidence("Which company sells the aircraft?")
-    answer = grounding.ground("Which company sells the aircraft?", "Airbus sells them [1].", evidence, 0.0, texts)
-    assert "Boeing" in answer.text and f"“{answer.citations[0].quote}” [1]" == answer.text
+    answer = grounding.ground("Which company sells the aircraft?", "Airbus sells them [1].", evidence, texts)
+    assert "Boeing" in answer.text and f"“{answer.citations[0].quote}” [1]." == answer.text
 
 
-def test_low_answerability_abstains_with_no_citations():
+def test_a_model_refusal_abstains_with_no_citations():
     evidence, texts = _evidence("What is the capital of Peru?")
-    answer = grounding.ground("What is the capital of Peru?", "Lima [1].", evidence, 0.9, texts)
+    answer = grounding.ground("What is the capital of Peru?", "The passages do not mention it.", evidence, texts)
     assert answer.abstained and answer.text == ABSTENTION and answer.citations == []
+
+
+def test_a_supported_claim_that_does_not_answer_the_kind_of_question_is_replaced_by_the_best_quote():
+    evidence, texts = _evidence("How many aircraft will be bought from Boeing?")
+    answer = grounding.ground("How many aircraft will be bought from Boeing?",
+                              "The meeting participants announced plans [1].", evidence, texts)
+    assert "40 aircraft" in answer.text and answer.rejected == ("The meeting participants announced plans.",)
+
+
+def test_answer_types():
+    assert grounding.answers_type("How many ferries?", "They ordered six ferries.", {"6"})
+    assert not grounding.answers_type("How many ferries?", "They ordered ferries.", {"order"})
+    assert grounding.answers_type("When did they meet?", "They met in June.", {"june"})
+    assert grounding.answers_type("Who reported it?", "It was reported by Bloomberg.", {"bloomberg"})
+    assert not grounding.answers_type("Who reported it?", "It was reported widely.", {"widely"})
+    assert grounding.answers_type("Why did they go?", "To trade.", {"trade"})
+
+
+def test_judge_context_is_the_best_sentence_with_neighbours():
+    evidence, _ = _evidence("Who reported the deal?")
+    context = grounding.judge_context(evidence)
+    assert "Bloomberg reported the deal" in context and len(context) < len(ART.text)
 
 
 def test_evidence_keeps_the_most_relevant_sentences_within_budget():
@@ -81,3 +103,29 @@ def test_evidence_keeps_the_most_relevant_sentences_within_budget():
     related, _ = _evidence("Who reported the deal?")
     unrelated, _ = _evidence("What is the weather on Mars?")
     assert related.answerability > unrelated.answerability
+
+
+def test_conflicting_sources_are_both_cited_newest_first():
+    old = make_article("old", "The port of Bergen ordered six electric ferries from Damen.", "Port news", "2026-03-02")
+    new = make_article("new", "The port of Bergen ordered nine electric ferries from Damen.", "Correction", "2026-03-09")
+    texts = {"old": old.text, "new": new.text}
+    passages = [Passage(a.id, a.title, a.text, 0, len(a.text), 1.0, a.date) for a in (old, new)]
+    evidence = grounding.select_evidence("How many electric ferries did Bergen order?", passages, texts,
+                                         FakeEmbedder(), grounding.idf_table(list(texts.values())), 4)
+    old_number = next(s.number for s in evidence.shown if s.passage.article_id == "old")
+    raw = f"Bergen ordered six electric ferries [{old_number}]."
+    answer = grounding.ground("How many electric ferries did Bergen order?", raw, evidence, texts)
+    assert answer.text.startswith("The sources differ.")
+    assert [c.article_id for c in answer.citations] == ["new", "old"]
+    assert answer.text.index("nine") < answer.text.index("six") and "2026-03-09" in answer.text
+
+
+def test_agreeing_sources_are_not_a_conflict():
+    a = make_article("a", "The port of Bergen ordered six electric ferries from Damen.", "A", "2026-03-02")
+    b = make_article("b", "The port of Bergen ordered six electric ferries from Damen.", "B", "2026-03-09")
+    texts = {"a": a.text, "b": b.text}
+    passages = [Passage(x.id, x.title, x.text, 0, len(x.text), 1.0, x.date) for x in (a, b)]
+    evidence = grounding.select_evidence("How many ferries?", passages, texts, FakeEmbedder(),
+                                         grounding.idf_table(list(texts.values())), 4)
+    answer = grounding.ground("How many ferries?", "Bergen ordered six electric ferries [1].", evidence, texts)
+    assert "differ" not in answer.text and len(answer.citations) == 1

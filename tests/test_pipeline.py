@@ -34,6 +34,12 @@ def test_unrelated_question_abstains_without_calling_the_model(bundled, fake_gen
     assert result.abstained and result.citations == [] and fake_generator.prompts == []
 
 
+def test_judge_below_threshold_abstains_before_generation(bundled, fake_generator, monkeypatch):
+    monkeypatch.setattr(fake_generator, "judge", lambda prompt: -3.0)
+    result = answer("How many aircraft will be bought from Boeing?", settings=bundled)
+    assert result.abstained and result.answerability == -3.0 and fake_generator.prompts == []
+
+
 def test_stream_yields_pieces_then_the_verified_answer(bundled):
     events = list(stream_answer("How many aircraft will be bought from Boeing?", settings=bundled))
     assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2

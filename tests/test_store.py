@@ -127,7 +127,9 @@ def test_second_writer_gets_a_clear_lock_error(tmp_path):
 def test_large_indexes_switch_to_hnsw(monkeypatch):
     import numpy as np
 
-    monkeypatch.setattr(store, "HNSW_MIN_CHUNKS", 10)
-    small = store.build_faiss(np.eye(4, 8, dtype="float32"), 8)
-    large = store.build_faiss(np.random.default_rng(0).random((20, 8), dtype="float32"), 8)
+    from qa import vectors
+
+    monkeypatch.setattr(vectors, "HNSW_MIN_CHUNKS", 10)
+    small = vectors.build_faiss(np.eye(4, 8, dtype="float32"), 8)
+    large = vectors.build_faiss(np.random.default_rng(0).random((20, 8), dtype="float32"), 8)
     assert type(small).__name__ == "IndexFlatIP" and type(large).__name__ == "IndexHNSWFlat"

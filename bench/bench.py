@@ -1,0 +1,226 @@
+"""On-demand benchmark (never part of the tests): one run prints a table of the pipeline's speed
+against its own parts on this machine. `make bench` or `.venv/bin/python bench/bench.py [--quick]`."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qa import pipeline, vectors as vectors_io  # noqa: E402
+from qa.articles import make_article  # noqa: E402
+from qa.chunking import chunk_article  # noqa: E402
+from qa.settings import Settings  # noqa: E402
+
+SEED = ROOT.parent / "shared" / "eval" / "seed_dev.json"
+SQUAD = ROOT.parent / "shared" / "eval" / "squad_v2_dev15.json"
+rows: list[tuple[str, str, str]] = []
+
+
+def row(name: str, value: str, note: str = "") -> None:
+    rows.append((name, value, note))
+    print(f"{name:<48} {value:<22} {note}", flush=True)
+
+
+def median(xs):
+    return statistics.median(xs) if xs else float("nan")
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
+
+
+class Recorder:
+    """Wraps the generator to keep the exact prompts the pipeline sends."""
+
+    def __init__(self, inner):
+        self.inner, self.prompts = inner, []
+
+    def stream(self, prompt, max_new_tokens):
+        self.prompts.append(prompt)
+        yield from self.inner.stream(prompt, max_new_tokens)
+
+
+def bench_answers(settings: Settings, questions: list[str]) -> None:
+    real = pipeline.generator_for(settings)
+    recorder = Recorder(real)
+    original = pipeline.generator_for
+    pipeline.generator_for = lambda s: recorder
+    try:
+        pipeline.answer(questions[0], settings=settings)  # warm-up
+        full, raw, first = [], [], []
+        for q in questions:
+            recorder.prompts.clear()
+            start = time.perf_counter()
+            first_at = None
+            for event in pipeline.stream_answer(q, settings=settings):
+                if first_at is None:
+                    first_at = time.perf_counter() - start
+            full.append(time.perf_counter() - start)
+            first.append(first_at)
+            if recorder.prompts:
+                prompt = recorder.prompts[0]
+                t = time.perf_counter()
+                for _ in real.stream(prompt, settings.max_new_tokens):
+                    pass
+                raw.append((q, time.perf_counter() - t, full[-1]))
+    finally:
+        pipeline.generator_for = original
+    generated = [(f, r) for _, r, f in raw]
+    overhead = median([f / r - 1 for f, r in generated])
+    row("answer latency p50 / p90 (s)", f"{median(full):.2f} / {pct(full, 0.9):.2f}", f"{len(full)} seed_dev questions")
+    row("first streamed event p50 (s)", f"{median(first):.2f}", "token, or the abstention")
+    row("raw model call p50 (s), same prompts", f"{median([r for _, r in generated]):.2f}",
+        f"{len(generated)} questions that reached the model")
+    row("pipeline overhead over raw model (median)", f"{overhead * 100:.1f} %", "retrieval+evidence+verification")
+    tokens = [len(real.prompt_tokens(p)) for p in recorder.prompts] if hasattr(real, "prompt_tokens") else []
+    if tokens:
+        row("prompt tokens (last question)", str(tokens[-1]))
+
+
+def squad_texts() -> list[tuple[str, str]]:
+    data = json.loads(SQUAD.read_text())
+    return [(a["title"], "\n\n".join(p["context"] for p in a["paragraphs"])) for a in data["data"]]
+
+
+def bench_indexing(settings: Settings) -> None:
+    articles = [make_article(f"a{i}", text, title) for i, (title, text) in enumerate(squad_texts())]
+    chunks = [c.text for a in articles for c in chunk_article(a, settings.chunk_chars, settings.chunk_overlap_chars)]
+    embedder = pipeline.embedder_for(settings)
+    embedder.encode(chunks[:32])
+    t = time.perf_counter()
+    for i in range(0, len(chunks), 256):
+        embedder.encode(chunks[i:i + 256])
+    encode_rate = len(chunks) / (time.perf_counter() - t)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        pipeline.add_articles(articles, replace(settings, index=Path(tmp)))
+        index_rate = len(chunks) / (time.perf_counter() - t)
+    row("raw encode throughput (chunks/s)", f"{encode_rate:.1f}", f"{len(chunks)} SQuAD chunks")
+    row("indexing throughput (chunks/s)", f"{index_rate:.1f}", f"{index_rate / encode_rate * 100:.0f} % of raw encode")
+
+
+def synthetic(base: np.ndarray, n: int, rng) -> np.ndarray:
+    """n unit vectors near real sentence embeddings: mixtures of two plus noise keep the
+    distribution realistic at sizes the dev set cannot supply."""
+    a = base[rng.integers(0, len(base), n)]
+    b = base[rng.integers(0, len(base), n)]
+    v = a + 0.5 * b + 0.15 * rng.standard_normal(a.shape).astype(np.float32)
+    return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+
+def bench_search(settings: Settings, sizes: list[int], milvus: bool) -> None:
+    import faiss
+
+    embedder = pipeline.embedder_for(settings)
+    data = json.loads(SQUAD.read_text())
+    sentences = [s.strip() for a in data["data"] for p in a["paragraphs"] for s in p["context"].split(". ") if s.strip()]
+    questions = [qa["question"] for a in data["data"] for p in a["paragraphs"] for qa in p["qas"]][:200]
+    base = embedder.encode(sentences)
+    queries = embedder.encode(questions)
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        vectors = synthetic(base, n, rng)
+        exact = faiss.IndexFlatIP(vectors.shape[1])
+        exact.add(vectors)
+        _, truth = exact.search(queries, 5)
+        kinds = {"flat": exact}
+        hnsw = faiss.IndexHNSWFlat(vectors.shape[1], vectors_io.HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        t = time.perf_counter()
+        hnsw.add(vectors)
+        build = time.perf_counter() - t
+        hnsw.hnsw.efSearch = vectors_io.HNSW_EF_SEARCH
+        kinds["hnsw"] = hnsw
+        for name, index in kinds.items():
+            times, recall = [], []
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                _, ids = index.search(q[None, :], 5)
+                times.append(time.perf_counter() - t)
+                recall.append(len(set(ids[0]) & set(truth[i])) / 5)
+            note = f"build {build:.1f}s" if name == "hnsw" else "exact"
+            row(f"search {name} @ {n:,} chunks: p50 ms / recall@5", f"{median(times) * 1000:.2f} / "
+                f"{np.mean(recall):.3f}", note)
+        if milvus:
+            bench_milvus(vectors, queries, truth, n)
+
+
+def bench_milvus(vectors, queries, truth, n) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        index = vectors_io.MilvusVectors.create(str(Path(tmp) / "bench.db"), "bench", vectors)
+        build = time.perf_counter() - t
+        times, recall = [], []
+        for i, q in enumerate(queries):
+            t = time.perf_counter()
+            _, ids = index.search(q[None, :], 5)
+            times.append(time.perf_counter() - t)
+            recall.append(len(set(ids[0]) & set(truth[i])) / 5)
+    row(f"search milvus-lite @ {n:,}: p50 ms / recall@5", f"{median(times) * 1000:.2f} / {np.mean(recall):.3f}",
+        f"load {build:.1f}s")
+
+
+def bench_cold_start() -> None:
+    """`python app.py` to the first /ask answer, the model already assembled and converted."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_ANALYTICS_ENABLED": "False"}
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        from gradio_client import Client
+
+        url = f"http://127.0.0.1:{port}/"
+        while True:
+            try:
+                client = Client(url, verbose=False)
+                break
+            except Exception:
+                if proc.poll() is not None or time.perf_counter() - t > 180:
+                    raise RuntimeError("app.py did not start")
+                time.sleep(0.25)
+        client.predict("How many aircraft will be bought from Boeing?", api_name="/ask")
+        row("cold start: python app.py → first answer (s)", f"{time.perf_counter() - t:.1f}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="10³ and 10⁴ chunks only")
+    parser.add_argument("--milvus", action="store_true", help="also measure the Milvus adapter (milvus-lite)")
+    args = parser.parse_args()
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    settings = Settings.from_env()
+    print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
+    pipeline.warm_up(settings)
+    seed = json.loads(SEED.read_text())
+    bench_answers(settings, [q["question"] for q in seed["questions"]])
+    bench_indexing(settings)
+    bench_search(settings, [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000], args.milvus)
+    row("peak RSS (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", "this process")
+    bench_cold_start()
+    print("\n| measure | value | note |\n|---|---|---|")
+    for name, value, note in rows:
+        print(f"| {name} | {value} | {note} |")
+
+
+if __name__ == "__main__":
+    main()
