@@ -8,6 +8,7 @@ import json
 import random
 import re
 import string
+import unicodedata
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -66,7 +67,9 @@ class Report:
 
 def normalise_answer(text: str) -> str:
     """SQuAD's normalisation: lower case, no punctuation, no articles, folded white space."""
-    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+    # SQuAD strips ASCII punctuation; curly quotes and dashes are punctuation too.
+    text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation)
+                   and not unicodedata.category(ch).startswith("P"))
     text = re.sub(r"\b(a|an|the)\b", " ", text)
     return " ".join(text.split())
 
@@ -101,6 +104,27 @@ def citation_ok(r: Result) -> bool:
     """A cited span (the narrowed quote) holds the support phrase or a gold answer."""
     wanted = r.case.support or r.case.answers
     return any(contains(c.quote, w) for c in r.answer.citations for w in wanted)
+
+
+def unsupported_sentences(r: Result) -> tuple[int, int]:
+    """(unsupported, total) final answer sentences, checked independently of the verifier: a sentence is
+    unsupported when under half of its content words are in its cited quotes or the question."""
+    from .grounding import claims
+    from .lexical import content_stems
+
+    if r.answer.abstained:
+        return 0, 0
+    quotes = {c.number: set(content_stems(c.quote)) for c in r.answer.citations}
+    asked = set(content_stems(r.case.question))
+    bad = total = 0
+    for claim in claims(r.answer.text):
+        stems = set(content_stems(claim.text))
+        if not stems:
+            continue
+        backing = set().union(asked, *(quotes.get(n, set()) for n in claim.markers))
+        total += 1
+        bad += len(stems & backing) / len(stems) < 0.5
+    return bad, total
 
 
 def load_cases(path: Path) -> tuple[str, list[Case], list]:
@@ -209,6 +233,7 @@ def _operating_point(results: list[Result], threshold: float) -> dict:
 def metrics(results: list[Result], threshold: float) -> dict:
     answerable = [r for r in results if r.case.answers]
     answered = [r for r in answerable if not abstains(r, threshold)]
+    answered_all = [r for r in results if not abstains(r, threshold)]
     seconds = sorted(r.seconds for r in results)
     squad = [max((f1(r.answer.text, a) for a in r.case.answers), default=0.0) if r.case.answers and
              not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold)) for r in results]
@@ -226,6 +251,8 @@ def metrics(results: list[Result], threshold: float) -> dict:
                                              len(answered)),
         "model_sentences_rejected": _ratio(sum(r.rejected_sentences for r in results),
                                            sum(r.model_sentences for r in results)),
+        "unsupported_sentence_rate": _ratio(sum(unsupported_sentences(r)[0] for r in answered_all),
+                                            sum(unsupported_sentences(r)[1] for r in answered_all)),
         "squad_em": _ratio(sum(em), len(em)),
         "squad_f1": _ratio(sum(squad), len(squad)),
         "latency_p50_s": _percentile(seconds, 0.5),

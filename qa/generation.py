@@ -73,6 +73,17 @@ class CTranslate2Generator:
     def prompt_tokens(self, prompt: Prompt) -> list[str]:
         return self.tokenizer.convert_ids_to_tokens(_chat_ids(self.tokenizer, prompt))
 
+    def split_static(self, prompt: Prompt) -> tuple[list[str], list[str]]:
+        """(instruction prefix, the rest): the prefix — system text and worked example — is the same for
+        every question, so CTranslate2 keeps its model state and only the passages are read anew."""
+        tokens = self.prompt_tokens(prompt)
+        turns = prompt.messages()[:-1]
+        ids = self.tokenizer.apply_chat_template(turns, tokenize=True)
+        prefix = self.tokenizer.convert_ids_to_tokens(list(ids["input_ids"] if hasattr(ids, "keys") else ids))
+        if tokens[:len(prefix)] != prefix:
+            return [], tokens
+        return prefix, tokens[len(prefix):]
+
     def judge(self, prompt: Prompt) -> float:
         import numpy as np
 
@@ -81,8 +92,9 @@ class CTranslate2Generator:
 
     def stream(self, prompt: Prompt, max_new_tokens: int) -> Iterator[str]:
         decoder = _IncrementalDecoder(self.tokenizer)
-        for step in self.model.generate_tokens(self.prompt_tokens(prompt), max_length=max_new_tokens,
-                                               sampling_topk=1, end_token=self.end_ids):
+        static, rest = self.split_static(prompt)
+        for step in self.model.generate_tokens(rest, max_length=max_new_tokens, sampling_topk=1,
+                                               end_token=self.end_ids, static_prompt=static or None):
             if step.token_id in self.end_ids:
                 break
             piece = decoder.push(step.token_id)

@@ -22,8 +22,8 @@ INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|ru
                        r"\b(system prompt|you are now|you must (say|answer|reply)|as an ai)\b", re.I)
 # What kind of word an answer to a wh-question must add: "How many …?" needs a number, "Who …?" a name.
 ANSWER_TYPES = (
-    (re.compile(r"^\W*(how (many|much|long|old|far|large|big|tall|high|often)|what (percentage|percent|number|"
-                r"amount|share))\b", re.I), "number"),
+    (re.compile(r"^\W*(\w+ )?(how (many|much|long|old|far|large|big|tall|high|often)|what (percentage|percent|"
+                r"number|amount|share|stake|proportion|fraction|price|cost))\b", re.I), "number"),
     (re.compile(r"^\W*(when|in what year|what (year|date|day|month|century|decade))\b", re.I), "time"),
     (re.compile(r"^\W*(who|whom|whose)\b", re.I), "name"),
 )
@@ -231,18 +231,21 @@ def answers_type(question: str, claim: str, new: set[str]) -> bool:
 
 
 def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -> Answer:
-    """Keep the model's sentences that their cited (or another shown) window backs and that answer the
-    question; if none is left, quote the best evidence sentence; if the model refused, abstain."""
+    """Keep the model's sentences that the best evidence backs and that answer the kind of question asked;
+    if none is left, quote the best evidence sentence; if the model refused, abstain."""
     passages = [s.passage for s in evidence.shown]
     if not evidence.shown or REFUSAL.search(raw):
         return abstain(question, raw, passages)
     verified: list[tuple[str, tuple[Sentence, ...], Shown]] = []
     rejected: list[str] = []
+    # The ranker found the gold-bearing sentence far more often than the model picked it (SQuAD dev:
+    # 82 % vs 59 %), so the model may phrase the best evidence but not overrule it.
+    best_shown, anchor = evidence.best
     for claim in claims(raw):
         new = set(content_stems(claim.text)) - evidence.question_stems
-        support = _supporting(claim, new, evidence.shown, evidence.question_stems)
-        if support is not None and answers_type(question, claim.text, new):
-            verified.append((claim.text, support[1], support[0]))
+        window = _supporting(claim, new, best_shown, anchor)
+        if window is not None and answers_type(question, claim.text, new):
+            verified.append((claim.text, window, best_shown))
         else:
             rejected.append(claim.text)
     if not verified:
@@ -251,21 +254,12 @@ def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -
     return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected))
 
 
-def _supporting(claim: Claim, new: set[str], shown: tuple[Shown, ...],
-                question: frozenset[str]) -> tuple[Shown, tuple[Sentence, ...]] | None:
-    """The tightest window of a cited passage that backs the claim and is about the question;
-    else such a window of any shown passage; else None."""
-    best, best_key = None, None
-    for s in shown:
-        for window in windows(s):
-            text = " ".join(x.text for x in window)
-            score = supports(claim.text, new, text)
-            if score < MIN_COVERAGE or (question and not question & set(content_stems(text))):
-                continue
-            key = (s.number in claim.markers, score, -len(window), -s.number)
-            if best_key is None or key > best_key:
-                best, best_key = (s, window), key
-    return best
+def _supporting(claim: Claim, new: set[str], shown: Shown, anchor: int) -> tuple[Sentence, ...] | None:
+    """The tightest window around the best evidence sentence that backs the claim, whatever the claim
+    cited (a wrong [n] is re-attributed); None if no such window does."""
+    found = [w for w in windows(shown) if shown.sentences[anchor] in w
+             and supports(claim.text, new, " ".join(x.text for x in w)) >= MIN_COVERAGE]
+    return min(found, key=len) if found else None
 
 
 def _quote_best(evidence: Evidence) -> tuple[str, tuple[Sentence, ...], Shown]:

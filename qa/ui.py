@@ -28,6 +28,7 @@ CSS = """
 #sources mark { background: #ffe58a; padding: 0 2px; border-radius: 3px; }
 #sources .source { border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
 #sources .meta { color: #666; font-size: 0.85em; }
+#sources .draft { color: #666; font-size: 0.85em; margin-top: 8px; }
 """
 _feedback_lock = threading.Lock()
 
@@ -42,21 +43,33 @@ def sources_html(answer: Answer | None) -> str:
     if answer is None:
         return "<div id='sources-empty'>Sources of the answer appear here, with the cited sentences highlighted.</div>"
     if answer.abstained or not answer.citations:
-        return "<div class='abstained'><b>No sources:</b> the articles don't answer this question.</div>"
-    blocks = []
-    for c in answer.citations:
-        passage = next((p for p in answer.passages if p.article_id == c.article_id and p.start <= c.start
-                        and c.end <= p.end), None)
-        if passage is None:
-            body = f"<mark>{html.escape(c.quote)}</mark>"
-        else:
-            a, b = c.start - passage.start, c.end - passage.start
-            body = (html.escape(passage.text[:a]) + f"<mark>{html.escape(passage.text[a:b])}</mark>"
-                    + html.escape(passage.text[b:]))
-        meta = " · ".join(x for x in (c.date, c.article_id, f"characters {c.start}–{c.end}") if x)
-        blocks.append(f"<div class='source' data-number='{c.number}'><b>[{c.number}] {html.escape(c.title)}</b>"
-                      f"<div class='meta'>{html.escape(meta)}</div><p>{body}</p></div>")
-    return "".join(blocks)
+        return ("<div class='abstained'><b>No sources:</b> the articles don't answer this question.</div>"
+                + _draft_html(answer))
+    return "".join(_source_html(answer, c) for c in answer.citations) + _draft_html(answer)
+
+
+def _draft_html(answer: Answer) -> str:
+    """What the model wrote before verification, and what the verifier dropped: for the curious and for bugs."""
+    if not answer.raw_text:
+        return ""
+    dropped = "".join(f"<li>{html.escape(r)}</li>" for r in answer.rejected)
+    dropped = f"<div>Dropped as unsupported or not an answer:</div><ul>{dropped}</ul>" if dropped else ""
+    return (f"<details class='draft'><summary>Model draft before verification</summary>"
+            f"<p>{html.escape(answer.raw_text)}</p>{dropped}</details>")
+
+
+def _source_html(answer: Answer, c) -> str:
+    passage = next((p for p in answer.passages if p.article_id == c.article_id and p.start <= c.start
+                    and c.end <= p.end), None)
+    if passage is None:
+        body = f"<mark>{html.escape(c.quote)}</mark>"
+    else:
+        a, b = c.start - passage.start, c.end - passage.start
+        body = (html.escape(passage.text[:a]) + f"<mark>{html.escape(passage.text[a:b])}</mark>"
+                + html.escape(passage.text[b:]))
+    meta = " · ".join(x for x in (c.date, c.article_id, f"characters {c.start}–{c.end}") if x)
+    return (f"<div class='source' data-number='{c.number}'><b>[{c.number}] {html.escape(c.title)}</b>"
+            f"<div class='meta'>{html.escape(meta)}</div><p>{body}</p></div>")
 
 
 def record_feedback(path: Path, turn: dict, liked: bool) -> None:

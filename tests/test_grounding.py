@@ -48,12 +48,20 @@ def test_wrong_citation_is_reattributed_to_the_supporting_passage():
     texts = {"news": ART.text, "other": other.text}
     passages = [Passage("other", "Other", other.text, 0, len(other.text), 1.0),
                 Passage("news", "News", ART.text, 0, len(ART.text), 0.5)]
-    evidence = grounding.select_evidence("Who reported the deal, and how many aircraft?", passages, texts,
-                                         FakeEmbedder(), grounding.idf_table(list(texts.values())), 6)
+    question = "How many aircraft will be acquired from Boeing?"
+    evidence = grounding.select_evidence(question, passages, texts, FakeEmbedder(),
+                                         grounding.idf_table(list(texts.values())), 6)
     boeing = next(s.number for s in evidence.shown if "40 aircraft" in s.passage.text)
     wrong = next(s.number for s in evidence.shown if s.number != boeing)
-    answer = grounding.ground("q", f"They will acquire 40 aircraft from Boeing [{wrong}].", evidence, texts)
+    answer = grounding.ground(question, f"They will acquire 40 aircraft from Boeing [{wrong}].", evidence, texts)
+    assert answer.text == "They will acquire 40 aircraft from Boeing [1]."
     assert "40 aircraft from Boeing" in answer.citations[0].quote and answer.citations[0].article_id == "news"
+
+
+def test_a_supported_claim_about_other_evidence_than_the_best_is_replaced_by_the_best_quote():
+    evidence, texts = _evidence("Who reported the deal?")
+    answer = grounding.ground("Who reported the deal?", "The fund will retain 30% of the shares [1].", evidence, texts)
+    assert answer.text.startswith("“Bloomberg reported the deal") and answer.rejected
 
 
 def test_unsupported_sentence_is_dropped_and_kept_in_rejected():

@@ -93,3 +93,9 @@ def test_ask_endpoint_through_gradio_client(served):
     assert "text" in follow
     empty = client.predict("   ", api_name="/ask")
     assert empty["error"] == "the question is empty"
+
+
+def test_model_draft_and_dropped_sentences_are_shown_beside_the_answer():
+    out = ui.sources_html(Answer("The articles don't say.", True, raw_text="Boeing <b>x</b> [1].",
+                                 rejected=("Boeing <b>x</b>.",)))
+    assert "Model draft" in out and "Boeing &lt;b&gt;x&lt;/b&gt; [1]." in out and "<li>Boeing &lt;b&gt;" in out

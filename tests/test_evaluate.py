@@ -1,0 +1,44 @@
+import json
+
+from qa.evaluate import Case, Result, contains, f1, load_cases, metrics, normalise_answer, right, unsupported_sentences
+from qa.types import Answer, Citation
+
+
+def _result(text, gold=("Boeing",), abstained=False, score=0.0, quote="plans to acquire 40 aircraft from Boeing Co."):
+    citations = [] if abstained else [Citation(1, "a", "T", 0, len(quote), quote)]
+    return Result(Case("q1", "Which company sells the aircraft?", gold, ("40 aircraft from Boeing",)),
+                  Answer(text, abstained, citations), score, 1.0, True, 1, 0)
+
+
+def test_squad_normalisation_and_scores():
+    assert normalise_answer("The  Boeing, Co.!") == "boeing co"
+    assert contains("It is Boeing [1].", "boeing") and not contains("Boeings", "Boeing")
+    assert f1("the Boeing company", "Boeing") == 2 * (1 / 2 * 1) / (1 / 2 + 1)
+
+
+def test_right_depends_on_gold_abstention_and_threshold():
+    assert right(_result("Boeing sells them [1]."), -1.0)
+    assert not right(_result("Boeing sells them [1].", score=-2.0), -1.0)  # gated: counts as abstained
+    assert right(_result("The articles don't say.", gold=(), abstained=True), -1.0)
+    assert not right(_result("Airbus [1]."), -1.0)
+
+
+def test_unsupported_sentences_are_counted_independently():
+    assert unsupported_sentences(_result("Boeing sells 40 aircraft [1].")) == (0, 1)
+    assert unsupported_sentences(_result("Airbus builds rockets in Toulouse [1].")) == (1, 1)
+
+
+def test_metrics_and_both_file_formats(tmp_path):
+    m = metrics([_result("Boeing [1]."), _result("No.", gold=(), abstained=True)], -1.0)
+    assert m["accuracy"] == 1.0 and m["citation_precision"] == 1.0 and m["abstained_of_unanswerable"] == 1.0
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"questions": [{"id": "a", "question": "q?", "answers": ["x"], "support": "s"}],
+                                "followups": [{"id": "f", "history": [["q?", None]], "question": "And?",
+                                               "answers": ["y"], "support": None}]}))
+    kind, cases, _ = load_cases(seed)
+    assert kind == "seed_dev" and cases[1].history == (("q?", None),)
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "c", "qas": [
+        {"id": "1", "question": "q", "answers": [], "is_impossible": True}]}]}]}))
+    kind, cases, articles = load_cases(squad)
+    assert kind == "squad_v2" and cases[0].answers == () and articles[0]["title"] == "T"
