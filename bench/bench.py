@@ -67,7 +67,7 @@ def bench_answers(settings: Settings, questions: list[str]) -> None:
             recorder.prompts.clear()
             start = time.perf_counter()
             first_at = None
-            for event in pipeline.stream_answer(q, settings=settings):
+            for _ in pipeline.stream_answer(q, settings=settings):
                 if first_at is None:
                     first_at = time.perf_counter() - start
             full.append(time.perf_counter() - start)
@@ -146,17 +146,21 @@ def bench_search(settings: Settings, sizes: list[int], milvus: bool) -> None:
         hnsw.hnsw.efSearch = vectors_io.HNSW_EF_SEARCH
         kinds["hnsw"] = hnsw
         for name, index in kinds.items():
-            times, recall = [], []
-            for i, q in enumerate(queries):
-                t = time.perf_counter()
-                _, ids = index.search(q[None, :], 5)
-                times.append(time.perf_counter() - t)
-                recall.append(len(set(ids[0]) & set(truth[i])) / 5)
-            note = f"build {build:.1f}s" if name == "hnsw" else "exact"
-            row(f"search {name} @ {n:,} chunks: p50 ms / recall@5", f"{median(times) * 1000:.2f} / "
-                f"{np.mean(recall):.3f}", note)
+            row(f"search {name} @ {n:,} chunks: p50 ms / recall@5", measure(index, queries, truth),
+                f"build {build:.1f}s" if name == "hnsw" else "exact")
         if milvus:
             bench_milvus(vectors, queries, truth, n)
+
+
+def measure(index, queries, truth) -> str:
+    """Median single-query latency and recall@5 against exact search."""
+    times, recall = [], []
+    for i, q in enumerate(queries):
+        t = time.perf_counter()
+        _, ids = index.search(q[None, :], 5)
+        times.append(time.perf_counter() - t)
+        recall.append(len(set(ids[0]) & set(truth[i])) / 5)
+    return f"{median(times) * 1000:.2f} / {np.mean(recall):.3f}"
 
 
 def bench_milvus(vectors, queries, truth, n) -> None:
@@ -164,14 +168,7 @@ def bench_milvus(vectors, queries, truth, n) -> None:
         t = time.perf_counter()
         index = vectors_io.MilvusVectors.create(str(Path(tmp) / "bench.db"), "bench", vectors)
         build = time.perf_counter() - t
-        times, recall = [], []
-        for i, q in enumerate(queries):
-            t = time.perf_counter()
-            _, ids = index.search(q[None, :], 5)
-            times.append(time.perf_counter() - t)
-            recall.append(len(set(ids[0]) & set(truth[i])) / 5)
-    row(f"search milvus-lite @ {n:,}: p50 ms / recall@5", f"{median(times) * 1000:.2f} / {np.mean(recall):.3f}",
-        f"load {build:.1f}s")
+        row(f"search milvus-lite @ {n:,}: p50 ms / recall@5", measure(index, queries, truth), f"load {build:.1f}s")
 
 
 def bench_cold_start() -> None:
@@ -193,7 +190,7 @@ def bench_cold_start() -> None:
                 break
             except Exception:
                 if proc.poll() is not None or time.perf_counter() - t > 180:
-                    raise RuntimeError("app.py did not start")
+                    raise RuntimeError("app.py did not start") from None
                 time.sleep(0.25)
         client.predict("How many aircraft will be bought from Boeing?", api_name="/ask")
         row("cold start: python app.py → first answer (s)", f"{time.perf_counter() - t:.1f}")

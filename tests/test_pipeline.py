@@ -5,7 +5,7 @@ from qa.errors import IndexMissingError, QuestionError
 from qa.pipeline import search_query
 from qa.types import Answer
 
-from .conftest import ARTICLE, FakeGenerator, write
+from .conftest import ARTICLE, write
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 
 from qa import answer, pipeline, store
 from qa.articles import make_article
-from qa.errors import QAError, QuestionError
+from qa.errors import QuestionError
 
 from .conftest import ARTICLE, FakeEmbedder, write
 
@@ -126,7 +126,7 @@ def test_hostile_questions_get_an_error_or_an_honest_answer(bundled, question):
 def test_html_with_scripts_and_a_vanishing_file(tmp_path, monkeypatch):
     from qa.articles import load_articles
 
-    page = write(tmp_path / "in" / "page.html", "<html><script>" + "alert(1);" * 5000 + "</script><style>" +
+    write(tmp_path / "in" / "page.html", "<html><script>" + "alert(1);" * 5000 + "</script><style>" +
                  "p{}" * 5000 + "</style><body><article><p>The council approved the new harbour plan after a "
                  "long debate on Monday evening.</p></article></body></html>")
     gone = write(tmp_path / "in" / "gone.txt", "Soon deleted.")
