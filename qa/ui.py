@@ -1,5 +1,4 @@
 """create_app(): the Gradio Blocks. It formats Answers and calls the library; nothing else."""
-from __future__ import annotations
 
 import html
 import json

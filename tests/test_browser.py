@@ -1,4 +1,5 @@
 """A real browser (Debian's Chromium through Playwright) against the app with the real models."""
+import json
 import shutil
 import socket
 from pathlib import Path
@@ -15,10 +16,15 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def app_url(tmp_path):
+def index(tmp_path):
     pipeline._cache.clear()
     index = tmp_path / "index"
     shutil.copytree(ARTICLE.parent, index / "articles")
+    return index
+
+
+@pytest.fixture
+def app_url(index):
     app = ui.create_app(Settings.from_env(index=index))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -50,7 +56,7 @@ def _ask(page, question):
     return before
 
 
-def test_streamed_answer_with_highlighted_sources_then_upload_and_ask(page, app_url, tmp_path):
+def test_streamed_answer_with_highlighted_sources_then_upload_and_ask(page, app_url, index, tmp_path):
     page.goto(app_url)
     _ask(page, "How many aircraft will be bought from Boeing?")
     page.wait_for_selector("#sources mark", timeout=120_000)
@@ -59,6 +65,15 @@ def test_streamed_answer_with_highlighted_sources_then_upload_and_ask(page, app_
     assert "40" in bot and "[1]" in bot
     page.screenshot(path=str(tmp_path / "chat.png"), full_page=True)
     assert (tmp_path / "chat.png").stat().st_size > 10_000
+
+    page.locator("#chat button[aria-label='Like']").last.click()
+    feedback = index / "feedback.jsonl"
+    for _ in range(50):  # the vote is written by the server a moment after the click
+        if feedback.exists():
+            break
+        page.wait_for_timeout(100)
+    vote = json.loads(feedback.read_text().splitlines()[-1])
+    assert vote["liked"] is True and "Boeing" in vote["question"] and vote["citations"]
 
     article = write(tmp_path / "upload" / "harbour-news.txt",
                     "The port of Bergen ordered six electric ferries from the Damen shipyard on Tuesday.")

@@ -99,3 +99,25 @@ def test_model_draft_and_dropped_sentences_are_shown_beside_the_answer():
     out = ui.sources_html(Answer("The articles don't say.", True, raw_text="Boeing <b>x</b> [1].",
                                  rejected=("Boeing <b>x</b>.",)))
     assert "Model draft" in out and "Boeing &lt;b&gt;x&lt;/b&gt; [1]." in out and "<li>Boeing &lt;b&gt;" in out
+
+
+def test_login_is_enforced_when_qa_auth_is_set(bundled, monkeypatch):
+    from gradio_client import Client
+
+    monkeypatch.setenv("QA_AUTH", "ann:s3cret")
+    options = ui.launch_options()
+    app = ui.create_app(bundled)
+    port = _free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                       auth=options["auth"])
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with pytest.raises(Exception):
+            Client(url, verbose=False).predict("How many aircraft will be bought from Boeing?", api_name="/ask")
+        with pytest.raises(Exception):
+            Client(url, auth=("ann", "wrong"), verbose=False)
+        result = Client(url, auth=("ann", "s3cret"), verbose=False).predict(
+            "How many aircraft will be bought from Boeing?", api_name="/ask")
+        assert not result["abstained"]
+    finally:
+        app.close()
