@@ -275,10 +275,10 @@ def format_report(report: Report) -> str:
              "| id | right | cited | abst. | score | answer |", "|---|---|---|---|---|---|"]
     for r in report.results:
         text = r.answer.text.replace("|", "/").replace("\n", " ")[:90]
+        score = f"{r.answerability:.2f}" if r.answerability > -1e9 else "off-topic"
         lines.append(f"| {r.case.id[:10]} | {'yes' if right(r, report.threshold) else 'NO'} | "
                      f"{'yes' if citation_ok(r) else '-'} | {'yes' if abstains(r, report.threshold) else ''} | "
-                     f"{r.answerability:.2f} | {text} |" if r.answerability > -1e9 else
-                     f"off-topic | {text} |")
+                     f"{score} | {text} |")
     lines += ["", "| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in report.metrics.items()]
     lines += ["", "| threshold | answered right / answerable | abstained / unanswerable | answered precision | coverage |",
               "|---|---|---|---|---|"]

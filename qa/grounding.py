@@ -74,11 +74,13 @@ class Evidence:
 
 
 def judge_context(evidence: Evidence) -> str:
-    """The best sentence with its neighbours: what the yes/no judge reads (short, so it costs ~0.3 s)."""
+    """What the yes/no judge reads: the best sentence alone. On 150 held-out SQuAD v2 questions it
+    separated answerable from not slightly better (AUC 0.70) than with its neighbours (0.68) or the
+    top two or three sentences (0.66, 0.68), and a short prompt is a fast one."""
     if evidence.best is None:
         return ""
     shown, i = evidence.best
-    return " ".join(x.text for x in shown.sentences[max(0, i - 1):i + 2])
+    return shown.sentences[i].text
 
 
 def features(evidence: Evidence) -> dict[str, float]:

@@ -42,3 +42,12 @@ def test_metrics_and_both_file_formats(tmp_path):
         {"id": "1", "question": "q", "answers": [], "is_impossible": True}]}]}]}))
     kind, cases, articles = load_cases(squad)
     assert kind == "squad_v2" and cases[0].answers == () and articles[0]["title"] == "T"
+
+
+def test_report_rows_keep_every_column_for_off_topic_questions():
+    from qa.evaluate import Report, format_report
+
+    off_topic = _result("The articles don't say.", gold=(), abstained=True, score=float("-inf"))
+    report = Report("seed_dev", -0.3, [off_topic, _result("Boeing [1].")], metrics={}, sweep=[])
+    rows = [line for line in format_report(report).splitlines() if line.startswith("| q1 ")]
+    assert len(rows) == 2 and all(row.count("|") == 7 for row in rows) and "off-topic" in rows[0]
