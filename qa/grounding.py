@@ -57,10 +57,8 @@ class Shown:
 @dataclass(frozen=True)
 class Evidence:
     shown: tuple[Shown, ...]
-    answerability: float
+    relevance: float  # how on-topic the best evidence is; the judge decides answerability
     question_stems: frozenset[str]
-    best_window_coverage: float = 0.0
-    unknown_share: float = 0.0  # idf weight of question words the corpus never uses
     judge: float | None = None  # the model's yes/no log-odds that the best evidence answers the question
 
     @property
@@ -86,8 +84,7 @@ def judge_context(evidence: Evidence) -> str:
 def features(evidence: Evidence) -> dict[str, float]:
     best = max((x for s in evidence.shown for x in s.sentences), key=lambda x: x.relevance, default=None)
     return {"cosine": round(best.cosine, 4) if best else 0.0, "coverage": round(best.coverage, 4) if best else 0.0,
-            "window_coverage": round(evidence.best_window_coverage, 4), "unknown": round(evidence.unknown_share, 4),
-            "relevance": round(evidence.answerability, 4), "judge": evidence.judge}
+            "relevance": round(evidence.relevance, 4), "judge": evidence.judge}
 
 
 def idf_weights(stems: list[str], idf: dict[str, float]) -> dict[str, float]:
@@ -131,29 +128,25 @@ def select_evidence(question: str, passages: list[Passage], texts: dict[str, str
                                          float(cos), cov, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
-    shown = _number_runs(chosen, texts)
-    window = max((coverage(weights, set(content_stems(" ".join(x.text for x in w))))
-                  for s in shown for w in windows(s)), default=0.0)
-    unknown = sum(v for k, v in weights.items() if k not in idf) / max(sum(weights.values()), 1e-9)
-    return Evidence(shown, answerability(chosen, weights, texts), frozenset(q_stems), window, unknown)
+    return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems))
 
 
 def _relevance(cosine: float, cov: float) -> float:
     return 0.5 * cosine + 0.5 * cov
 
 
-def answerability(chosen: list[tuple[Passage, Sentence]], weights: dict[str, float], texts: dict[str, str]) -> float:
-    """How well the best evidence answers the question: the best sentence's similarity, and how much of
-    the question (idf-weighted) its neighbourhood covers. A question whose key words are nowhere near
-    its best match is the typical unanswerable one."""
+def evidence_relevance(chosen: list[tuple[Passage, Sentence]], weights: dict[str, float]) -> float:
+    """How on-topic the evidence is: the best sentence's similarity, and how much of the question
+    (idf-weighted) its neighbourhood covers. Below the floor ("a poem about cats") the question is
+    not about the articles at all; above it the judge decides."""
     if not chosen:
         return 0.0
     best = chosen[0][1]
-    window = set()
+    nearby = set()
     for _, s in chosen:
         if s.article_id == best.article_id and abs(s.start - best.start) < 400:
-            window.update(content_stems(s.text))
-    return 0.5 * best.cosine + 0.5 * coverage(weights, window)
+            nearby.update(content_stems(s.text))
+    return 0.5 * best.cosine + 0.5 * coverage(weights, nearby)
 
 
 def _number_runs(chosen: list[tuple[Passage, Sentence]], texts: dict[str, str]) -> tuple[Shown, ...]:

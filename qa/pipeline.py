@@ -172,7 +172,7 @@ def judged_evidence(query: str, passages: list[Passage], loaded, idf, settings: 
     """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all."""
     evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
                                          settings.prompt_sentences)
-    if evidence.answerability < settings.relevance_floor:
+    if evidence.relevance < settings.relevance_floor:
         return evidence
     generator = generator_for(settings)
     scores = [generator.judge(p) for p in prompts.judges(query, grounding.judge_context(evidence))]

@@ -110,7 +110,7 @@ def test_evidence_keeps_the_most_relevant_sentences_within_budget():
     assert len(evidence.shown) == 1 and "Bloomberg" in evidence.shown[0].passage.text
     related, _ = _evidence("Who reported the deal?")
     unrelated, _ = _evidence("What is the weather on Mars?")
-    assert related.answerability > unrelated.answerability
+    assert related.relevance > unrelated.relevance
 
 
 def test_conflicting_sources_are_both_cited_newest_first():
