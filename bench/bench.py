@@ -72,11 +72,12 @@ def bench_answers(settings: Settings, questions: list[str]) -> None:
             recorder.judged.clear()
             start = time.perf_counter()
             first_at = None
-            for _ in pipeline.stream_answer(q, settings=settings):
-                if first_at is None:
+            for event in pipeline.stream_answer(q, settings=settings):
+                if first_at is None and isinstance(event, str):
                     first_at = time.perf_counter() - start
             full.append(time.perf_counter() - start)
-            first.append(first_at)
+            if first_at is not None:  # abstentions stream no token
+                first.append(first_at)
             if recorder.prompts:  # the model's own work on the exact prompts: judge passes and generation
                 t = time.perf_counter()
                 for prompt in recorder.judged:
@@ -89,7 +90,8 @@ def bench_answers(settings: Settings, questions: list[str]) -> None:
     generated = [(f, r) for _, r, f in raw]
     overhead = median([f / r - 1 for f, r in generated])
     row("answer latency p50 / p90 (s)", f"{median(full):.2f} / {pct(full, 0.9):.2f}", f"{len(full)} seed_dev questions")
-    row("first streamed event p50 (s)", f"{median(first):.2f}", "token, or the abstention")
+    row("first streamed token p50 / p90 (s)", f"{median(first):.2f} / {pct(first, 0.9):.2f}",
+        f"{len(first)} questions that reached the model")
     row("raw model calls p50 (s), same prompts", f"{median([r for _, r in generated]):.2f}",
         f"{len(generated)} questions that reached the model")
     row("pipeline overhead over raw model (median)", f"{overhead * 100:.1f} %", "retrieval+evidence+verification")
