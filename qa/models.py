@@ -114,13 +114,21 @@ def hf_from_gguf(gguf: Path, target: Path) -> Path:
 
 
 def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
-    if (target / "model.bin").exists():
-        return target
+    """CTranslate2 int8 weights, with their sha256 recorded so every later load can be verified."""
     from ctranslate2.converters import TransformersConverter
 
     with _staging(target) as tmp:
         TransformersConverter(str(hf_dir)).convert(str(tmp), quantization="int8", force=True)
+        (Path(tmp) / "model.bin.sha256").write_text(sha256_file(Path(tmp) / "model.bin"))
     return target
+
+
+def _verified(weights: Path, progress: Progress = quiet) -> bool:
+    """The converted weights are what we converted: their hash matches the one written beside them."""
+    recorded = weights.with_name(weights.name + ".sha256")
+    if not weights.exists() or not recorded.exists():
+        return False
+    return sha256_file(weights, progress) == recorded.read_text().strip()
 
 
 @contextlib.contextmanager
@@ -142,10 +150,12 @@ def packaged_ctranslate2(cache: Path, progress: Progress = quiet) -> tuple[Path,
     minute here) through a dequantised transformers copy that is deleted afterwards (2.5 GB of fp32)."""
     ct2_dir = cache / "qwen2.5-coder-0.5b-instruct-ct2-int8"
     tokenizer_dir = cache / "qwen2.5-coder-0.5b-instruct-tokenizer"
-    if (ct2_dir / "model.bin").exists() and (tokenizer_dir / "tokenizer_config.json").exists():
+    if _verified(ct2_dir / "model.bin", progress) and (tokenizer_dir / "tokenizer_config.json").exists():
         return ct2_dir, tokenizer_dir
-    gguf = packaged_gguf(cache, progress)
     import shutil
+
+    shutil.rmtree(ct2_dir, ignore_errors=True)  # missing, partial or altered: convert again
+    gguf = packaged_gguf(cache, progress)
     import tempfile
 
     from transformers import AutoTokenizer

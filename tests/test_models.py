@@ -53,3 +53,13 @@ def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
     cache.mkdir()
     (cache / models.PACKAGED_NAME).write_bytes(b"badddata")
     assert models.packaged_gguf(cache).read_bytes() == b"gooddata"
+
+
+def test_converted_weights_are_verified_before_use(tmp_path):
+    weights = tmp_path / "model.bin"
+    weights.write_bytes(b"converted")
+    assert not models._verified(weights)  # no recorded hash: not trusted
+    (tmp_path / "model.bin.sha256").write_text(hashlib.sha256(b"converted").hexdigest())
+    assert models._verified(weights)
+    weights.write_bytes(b"tampered!")
+    assert not models._verified(weights)
