@@ -1,4 +1,5 @@
 """The real packaged models, end to end (slow: the first run converts the packaged model once)."""
+import math
 import shutil
 
 import pytest
@@ -7,7 +8,7 @@ from qa import answer, pipeline
 from qa.cli import main
 from qa.generation import TransformersGenerator
 from qa.models import smollm2_gguf
-from qa.prompts import build
+from qa.prompts import build, judges
 from qa.settings import Settings
 
 from .conftest import ARTICLE, write
@@ -63,3 +64,5 @@ def test_a_users_own_model_path_runs_through_transformers():
     generator = TransformersGenerator(str(smollm2_gguf()), threads=2)
     text = "".join(generator.stream(build("Who sold the shares?", ["The fund sold the shares to Cove."]), 12))
     assert text.strip()
+    odds = [generator.judge(p) for p in judges("Who sold the shares?", "The fund sold the shares to Cove.")]
+    assert all(math.isfinite(o) for o in odds)
