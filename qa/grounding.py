@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .chunking import sentence_spans
+from .embedding import Embedder
 from .lexical import content_stems, names
 from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from .types import Answer, Citation, Passage
@@ -109,7 +110,7 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
     return found
 
 
-def select_evidence(question: str, passages: list[Passage], texts: dict[str, str], embedder,
+def select_evidence(question: str, passages: list[Passage], texts: dict[str, str], embedder: Embedder,
                     idf: dict[str, float], budget: int) -> Evidence:
     """Score every sentence of the retrieved passages against the question; keep the best `budget`
     (the prompt is the main latency cost) and number adjacent runs of them as passages."""

@@ -97,9 +97,7 @@ def smollm2_gguf() -> Path:
 
 
 def hf_from_gguf(gguf: Path, target: Path) -> Path:
-    """A transformers copy (dequantised to fp32) of a GGUF model, made once: ctranslate2 converts from it."""
-    if (target / "config.json").exists():
-        return target
+    """A transformers copy (dequantised to fp32) of a GGUF model: ctranslate2 converts from it."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .embedding import Embedder
 from .lexical import content_stems
 from .store import LoadedIndex
 from .types import Passage
@@ -44,7 +45,7 @@ def fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def search(index: LoadedIndex, embedder, query: str, k: int, candidates: int) -> list[Passage]:
+def search(index: LoadedIndex, embedder: Embedder, query: str, k: int, candidates: int) -> list[Passage]:
     vector = embedder.encode([query])[0]
     fused = fuse([dense_ranking(index, vector, candidates), bm25_ranking(index, query, candidates)])
     return [to_passage(index, row, score) for row, score in fused[:k]]

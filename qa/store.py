@@ -19,6 +19,7 @@ import numpy as np
 
 from . import vectors as vectors_io
 from .chunking import chunk_article
+from .embedding import Embedder
 from .progress import Progress, quiet
 from .errors import IndexLockedError, IndexMismatchError, IndexMissingError, QAError
 from .types import Article, Chunk
@@ -102,10 +103,6 @@ class LoadedIndex:
         self.texts = texts
         self.records = {a.id: a for a in manifest.articles}
         self._bm25 = None
-
-    @property
-    def key(self) -> tuple[int, str]:
-        return self.manifest.generation, self.manifest.vectors
 
     def all_vectors(self) -> np.ndarray:
         n = self.vectors.ntotal
@@ -234,7 +231,7 @@ class Contents:
 class IndexWriter:
     """Add, remove or rebuild under an exclusive lock; `commit` makes the result current atomically."""
 
-    def __init__(self, directory: Path, embedder, chunk_chars: int, overlap_chars: int,
+    def __init__(self, directory: Path, embedder: Embedder, chunk_chars: int, overlap_chars: int,
                  progress: Progress = quiet, fresh: bool = False, vector_store: str = vectors_io.FAISS):
         self.directory = Path(directory)
         self.vector_store = vector_store
@@ -309,7 +306,7 @@ class IndexWriter:
         return _write_generation(self.directory, self.contents, self.embedder, self.previous, self.vector_store)
 
 
-def _encode_with_progress(embedder, texts: list[str], progress: Progress) -> np.ndarray:
+def _encode_with_progress(embedder: Embedder, texts: list[str], progress: Progress) -> np.ndarray:
     batch = 256
     parts = []
     progress("embedding", 0, len(texts))
@@ -321,7 +318,7 @@ def _encode_with_progress(embedder, texts: list[str], progress: Progress) -> np.
     return np.concatenate(parts)
 
 
-def _write_generation(directory: Path, contents: Contents, embedder, previous: Manifest | None,
+def _write_generation(directory: Path, contents: Contents, embedder: Embedder, previous: Manifest | None,
                       vector_store: str) -> Manifest:
     generation = (previous.generation + 1) if previous else 1
     texts_dir = directory / "texts"
