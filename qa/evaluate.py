@@ -75,7 +75,14 @@ def normalise_answer(text: str) -> str:
 
 
 def contains(text: str, phrase: str) -> bool:
-    return f" {normalise_answer(phrase)} " in f" {normalise_answer(text)} "
+    """Whole-word containment after normalisation. A possessive still names its owner: an answer
+    saying "Kazakhstan's fund" contains "Kazakhstan" (SQuAD's normalisation alone would make it
+    "kazakhstans")."""
+    return f" {normalise_answer(_drop_possessives(phrase))} " in f" {normalise_answer(_drop_possessives(text))} "
+
+
+def _drop_possessives(text: str) -> str:
+    return re.sub(r"(?<=\w)['’]s\b", "", text)
 
 
 def f1(prediction: str, gold: str) -> float:
@@ -206,7 +213,7 @@ def _run(case: Case, settings: Settings) -> Result:
     recalled = any(contains(p.text, w) for p in passages for w in wanted)
     loaded, idf = pipeline.open_index(settings)
     evidence = grounding.select_evidence(query, passages[:settings.k], loaded.texts, pipeline.embedder_for(settings),
-                                         idf, settings.prompt_sentences)
+                                         idf, settings.prompt_sentences, grounding.answer_kind(case.question))
     start = time.perf_counter()
     answer = pipeline.answer(case.question, history=history, settings=ungated)
     seconds = time.perf_counter() - start

@@ -21,13 +21,18 @@ CONFLICT_COSINE = 0.75
 # Text that addresses the reader's assistant is an instruction, not a fact: never evidence.
 INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b|"
                        r"\b(system prompt|you are now|you must (say|answer|reply)|as an ai)\b", re.I)
-# What kind of word an answer to a wh-question must add: "How many …?" needs a number, "Who …?" a name.
+# What kind of word an answer to a wh-question must add: "How many …?" needs a number, "Who …?" a name,
+# "How much will it cost?" an amount of money. First match wins.
 ANSWER_TYPES = (
+    (re.compile(r"^\W*(\w+ )?(how much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|charge|charged|"
+                r"money|budget|invest|invested|earn|earned)\b|what (price|cost|fee|salary)\b)", re.I), "money"),
     (re.compile(r"^\W*(\w+ )?(how (many|much|long|old|far|large|big|tall|high|often)|what (percentage|percent|"
                 r"number|amount|share|stake|proportion|fraction|price|cost))\b", re.I), "number"),
     (re.compile(r"^\W*(when|in what year|what (year|date|day|month|century|decade))\b", re.I), "time"),
     (re.compile(r"^\W*(who|whom|whose)\b", re.I), "name"),
 )
+MONEY = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds|yen|yuan|roubles?|rubles?|rupees?|tenge|francs?|cents?|"
+                   r"USD|EUR|GBP)\b", re.I)
 TIME_WORDS = frozenset("january february march april may june july august september october november december "
                        "monday tuesday wednesday thursday friday saturday sunday century decade year month week day "
                        "ago last next early late spring summer autumn fall winter".split())
@@ -44,6 +49,7 @@ class Sentence:
     relevance: float
     cosine: float
     coverage: float
+    fits: bool = True  # it adds the kind of answer the question asks for (a number, a time, a name …)
     vector: Any = field(default=None, compare=False, repr=False)
 
 
@@ -60,16 +66,23 @@ class Evidence:
     shown: tuple[Shown, ...]
     relevance: float  # how on-topic the best evidence is; the judge decides answerability
     question_stems: frozenset[str]
+    kind: str | None = None  # what the answer must add: see ANSWER_TYPES
     judge: float | None = None  # the model's yes/no log-odds that the best evidence answers the question
 
     @property
     def best(self) -> tuple[Shown, int] | None:
-        """The most relevant sentence, as (its run, its position in the run)."""
-        ranked = [(x.relevance, s, i) for s in self.shown for i, x in enumerate(s.sentences)]
+        """The most relevant sentence of the kind asked for ("How many …?" is never answered by a
+        sentence without a number), as (its run, its position in the run)."""
+        ranked = [((x.fits, x.relevance), s, i) for s in self.shown for i, x in enumerate(s.sentences)]
         if not ranked:
             return None
         _, shown, position = max(ranked, key=lambda r: r[0])
         return shown, position
+
+    @property
+    def fits(self) -> bool:
+        """Some evidence sentence holds the kind of answer asked for."""
+        return any(x.fits for s in self.shown for x in s.sentences)
 
 
 def judge_context(evidence: Evidence) -> str:
@@ -111,25 +124,28 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
 
 
 def select_evidence(question: str, passages: list[Passage], texts: dict[str, str], embedder: Embedder,
-                    idf: dict[str, float], budget: int) -> Evidence:
+                    idf: dict[str, float], budget: int, kind: str | None = None) -> Evidence:
     """Score every sentence of the retrieved passages against the question; keep the best `budget`
-    (the prompt is the main latency cost) and number adjacent runs of them as passages."""
+    (the prompt is the main latency cost) and number adjacent runs of them as passages. `kind` is the
+    kind of answer asked for (a follow-up is searched with the earlier question but asks its own)."""
     q_stems = content_stems(question)
     weights = idf_weights(q_stems, idf)
     candidates = _candidate_sentences(passages, texts)
     if not candidates:
-        return Evidence((), 0.0, frozenset(q_stems))
+        return Evidence((), 0.0, frozenset(q_stems), kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
     vectors = embedder.encode([question, *texts_of])
     cosines = vectors[1:] @ vectors[0]
     scored = []
     for (passage, start, end), text, cos, vector in zip(candidates, texts_of, cosines, vectors[1:]):
-        cov = coverage(weights, set(content_stems(text)))
+        stems = set(content_stems(text))
+        cov = coverage(weights, stems)
+        fits = answers_type(kind, text, stems - set(q_stems))
         scored.append((passage, Sentence(passage.article_id, start, end, text, _relevance(float(cos), cov),
-                                         float(cos), cov, vector)))
+                                         float(cos), cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
-    return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems))
+    return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
 
 
 def _relevance(cosine: float, cov: float) -> float:
@@ -213,17 +229,23 @@ def windows(shown: Shown) -> list[tuple[Sentence, ...]]:
     return [sents[i:j] for i in range(len(sents)) for j in (i + 1, i + 2) if j <= len(sents)]
 
 
-def answers_type(question: str, claim: str, new: set[str]) -> bool:
-    """Does the claim add the kind of thing the question asks for? (Questions of no known type: yes.)"""
-    kind = next((k for pattern, k in ANSWER_TYPES if pattern.search(question)), None)
+def answer_kind(question: str) -> str | None:
+    return next((kind for pattern, kind in ANSWER_TYPES if pattern.search(question)), None)
+
+
+def answers_type(kind: str | None, text: str, new: set[str]) -> bool:
+    """Does `text` add the kind of thing the question asks for (`new`: its words the question lacks)?
+    Questions of no known kind: yes."""
     if kind is None:
         return True
     numbers = {n for n in new if n[:1].isdigit()}
+    if kind == "money":
+        return bool(numbers) and bool(MONEY.search(text))
     if kind == "number":
         return bool(numbers)
     if kind == "time":
-        return bool(numbers or {w.lower() for w in re.findall(r"[A-Za-z]+", claim)} & TIME_WORDS)
-    return bool(names(claim) & new)
+        return bool(numbers or {w.lower() for w in re.findall(r"[A-Za-z]+", text)} & TIME_WORDS)
+    return bool(names(text) & new)
 
 
 def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -> Answer:
@@ -240,7 +262,7 @@ def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -
     for claim in claims(raw):
         new = set(content_stems(claim.text)) - evidence.question_stems
         window = _supporting(claim, new, best_shown, anchor)
-        if window is not None and answers_type(question, claim.text, new):
+        if window is not None and answers_type(evidence.kind, claim.text, new):
             verified.append((claim.text, window, best_shown))
         else:
             rejected.append(claim.text)

@@ -154,7 +154,7 @@ def stream_answer(question: str, history: History = (), index=None,
     embedder = embedder_for(settings)
     query, earlier = search_query(question, history)
     passages = retrieval.search(loaded, embedder, query, settings.k, settings.candidates)
-    evidence = judged_evidence(query, passages, loaded, idf, settings)
+    evidence = judged_evidence(query, grounding.answer_kind(question), passages, loaded, idf, settings)
     if not answerable(evidence, settings):
         yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query,
                       answerability=evidence.judge)
@@ -168,11 +168,13 @@ def stream_answer(question: str, history: History = (), index=None,
                   answerability=evidence.judge)
 
 
-def judged_evidence(query: str, passages: list[Passage], loaded, idf, settings: Settings) -> grounding.Evidence:
-    """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all."""
+def judged_evidence(query: str, kind: str | None, passages: list[Passage], loaded, idf,
+                    settings: Settings) -> grounding.Evidence:
+    """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all and
+    holds the kind of answer asked for."""
     evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
-                                         settings.prompt_sentences)
-    if evidence.relevance < settings.relevance_floor:
+                                         settings.prompt_sentences, kind)
+    if evidence.relevance < settings.relevance_floor or not evidence.fits:
         return evidence
     generator = generator_for(settings)
     scores = [generator.judge(p) for p in prompts.judges(query, grounding.judge_context(evidence))]

@@ -1,3 +1,5 @@
+import pytest
+
 from qa import grounding
 from qa.articles import make_article
 from qa.grounding import claims, supports
@@ -16,7 +18,8 @@ def _evidence(question, budget=4):
     passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
     texts = {"news": ART.text}
     idf = grounding.idf_table([ART.text])
-    return grounding.select_evidence(question, [passage], texts, FakeEmbedder(), idf, budget), texts
+    return grounding.select_evidence(question, [passage], texts, FakeEmbedder(), idf, budget,
+                                     grounding.answer_kind(question)), texts
 
 
 def test_claims_parse_markers_and_trailing_markers():
@@ -90,13 +93,30 @@ def test_a_supported_claim_that_does_not_answer_the_kind_of_question_is_replaced
     assert "40 aircraft" in answer.text and answer.rejected == ("The meeting participants announced plans.",)
 
 
-def test_answer_types():
-    assert grounding.answers_type("How many ferries?", "They ordered six ferries.", {"6"})
-    assert not grounding.answers_type("How many ferries?", "They ordered ferries.", {"order"})
-    assert grounding.answers_type("When did they meet?", "They met in June.", {"june"})
-    assert grounding.answers_type("Who reported it?", "It was reported by Bloomberg.", {"bloomberg"})
-    assert not grounding.answers_type("Who reported it?", "It was reported widely.", {"widely"})
-    assert grounding.answers_type("Why did they go?", "To trade.", {"trade"})
+@pytest.mark.parametrize("question, text, new, expected", [
+    ("How many ferries?", "They ordered six ferries.", {"6"}, True),
+    ("How many ferries?", "They ordered ferries.", {"order"}, False),
+    ("When did they meet?", "They met in June.", {"june"}, True),
+    ("Who reported it?", "It was reported by Bloomberg.", {"bloomberg"}, True),
+    ("Who reported it?", "It was reported widely.", {"widely"}, False),
+    ("Why did they go?", "To trade.", {"trade"}, True),
+    ("How much will the aircraft cost?", "They will buy 40 aircraft.", {"40", "buy"}, False),
+    ("How much will the aircraft cost?", "The 40 aircraft cost $12 billion.", {"40", "12"}, True),
+    ("How much did prices rise?", "Prices rose 4%.", {"4", "rose"}, True),
+])
+def test_answer_kinds(question, text, new, expected):
+    assert grounding.answers_type(grounding.answer_kind(question), text, new) is expected
+
+
+def test_the_best_sentence_is_one_of_the_kind_asked_for():
+    evidence, _ = _evidence("What stake does the fund retain in the deal Bloomberg reported?")
+    shown, i = evidence.best
+    assert "30%" in shown.sentences[i].text and evidence.fits
+
+
+def test_evidence_without_the_kind_asked_for_does_not_fit():
+    evidence, _ = _evidence("How much will the Boeing aircraft cost?")
+    assert evidence.kind == "money" and not evidence.fits
 
 
 def test_judge_context_is_the_best_sentence_with_neighbours():

@@ -40,6 +40,13 @@ def test_judge_below_threshold_abstains_before_generation(bundled, fake_generato
     assert result.abstained and result.answerability == -3.0 and fake_generator.prompts == []
 
 
+def test_question_whose_kind_of_answer_no_passage_holds_abstains_without_judging(bundled, fake_generator,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(fake_generator, "judge", lambda prompt: 5.0)
+    result = answer("How much will the Boeing aircraft cost?", settings=bundled)
+    assert result.abstained and result.answerability is None and fake_generator.prompts == []
+
+
 def test_stream_yields_pieces_then_the_verified_answer(bundled):
     events = list(stream_answer("How many aircraft will be bought from Boeing?", settings=bundled))
     assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
