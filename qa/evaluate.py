@@ -207,13 +207,13 @@ def _run(case: Case, settings: Settings) -> Result:
     for question, reply in case.history:  # None: whatever the system answers to that turn
         history.append((question, reply if reply is not None else pipeline.answer(question, settings=settings).text))
     ungated = replace(settings, abstain_threshold=float("-inf"))  # always generate: one run gives the sweep
-    query, _ = pipeline.search_query(case.question, history)
-    passages = pipeline.search(query, k=RECALL_K, settings=settings)
+    loaded, idf = pipeline.open_index(settings)
+    query = pipeline.with_topic(pipeline.search_query(case.question, history), loaded, idf, settings)
+    passages = pipeline.search(query.text, k=RECALL_K, settings=settings)
     wanted = case.support or case.answers
     recalled = any(contains(p.text, w) for p in passages for w in wanted)
-    loaded, idf = pipeline.open_index(settings)
     evidence = grounding.select_evidence(query, passages[:settings.k], loaded.texts, pipeline.embedder_for(settings),
-                                         idf, settings.prompt_sentences, grounding.answer_kind(case.question))
+                                         idf, settings.prompt_sentences)
     start = time.perf_counter()
     answer = pipeline.answer(case.question, history=history, settings=ungated)
     seconds = time.perf_counter() - start

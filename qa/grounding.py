@@ -11,7 +11,7 @@ from .chunking import sentence_spans
 from .embedding import Embedder
 from .lexical import content_stems, names
 from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
-from .types import Answer, Citation, Passage
+from .types import Answer, Citation, Passage, Query
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 MIN_COVERAGE = 0.7  # share of a claim's new words that its cited text must contain
@@ -85,14 +85,18 @@ class Evidence:
         return any(x.fits for s in self.shown for x in s.sentences)
 
 
-def judge_context(evidence: Evidence) -> str:
+def judge_context(evidence: Evidence, topic: Passage | None = None) -> str:
     """What the yes/no judge reads: the best sentence alone. On 150 held-out SQuAD v2 questions it
     separated answerable from not slightly better (AUC 0.70) than with its neighbours (0.68) or the
-    top two or three sentences (0.66, 0.68), and a short prompt is a fast one."""
+    top two or three sentences (0.66, 0.68), and a short prompt is a fast one. A follow-up is judged
+    with the earlier question, so the sentence that answered that one is read first."""
     if evidence.best is None:
         return ""
     shown, i = evidence.best
-    return shown.sentences[i].text
+    best = shown.sentences[i]
+    if topic is None or (topic.article_id, topic.start) == (best.article_id, best.start):
+        return best.text
+    return f"{topic.text} {best.text}"
 
 
 def features(evidence: Evidence) -> dict[str, float]:
@@ -123,29 +127,39 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
     return found
 
 
-def select_evidence(question: str, passages: list[Passage], texts: dict[str, str], embedder: Embedder,
-                    idf: dict[str, float], budget: int, kind: str | None = None) -> Evidence:
+def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str], embedder: Embedder,
+                    idf: dict[str, float], budget: int) -> Evidence:
     """Score every sentence of the retrieved passages against the question; keep the best `budget`
-    (the prompt is the main latency cost) and number adjacent runs of them as passages. `kind` is the
-    kind of answer asked for (a follow-up is searched with the earlier question but asks its own)."""
-    q_stems = content_stems(question)
+    (the prompt is the main latency cost) and number adjacent runs of them as passages."""
+    q_stems = content_stems(query.text)
     weights = idf_weights(q_stems, idf)
+    kind = answer_kind(query.question)  # a follow-up is searched with the earlier question but asks its own
     candidates = _candidate_sentences(passages, texts)
     if not candidates:
         return Evidence((), 0.0, frozenset(q_stems), kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
-    vectors = embedder.encode([question, *texts_of])
-    cosines = vectors[1:] @ vectors[0]
+    vectors = embedder.encode([query.text, query.topic.text if query.topic else "", *texts_of])
     scored = []
-    for (passage, start, end), text, cos, vector in zip(candidates, texts_of, cosines, vectors[1:]):
+    for (passage, start, end), text, vector in zip(candidates, texts_of, vectors[2:]):
         stems = set(content_stems(text))
-        cov = coverage(weights, stems)
+        cos, cov = float(vector @ vectors[0]), coverage(weights, stems)
+        relevance = _relevance(cos, cov)
+        if query.topic:  # "And what stake does the seller keep?" is about the story just told
+            near = _adjacent(texts, query.topic, passage.article_id, start, end)
+            relevance = 0.5 * relevance + 0.5 * (1.0 if near else float(vector @ vectors[1]))
         fits = answers_type(kind, text, stems - set(q_stems))
-        scored.append((passage, Sentence(passage.article_id, start, end, text, _relevance(float(cos), cov),
-                                         float(cos), cov, fits, vector)))
+        scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
     return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
+
+
+def _adjacent(texts: dict[str, str], topic: Passage, article_id: str, start: int, end: int) -> bool:
+    """The sentence is the topic sentence or its neighbour: the details of a news story sit together."""
+    if article_id != topic.article_id:
+        return False
+    gap = texts[article_id][topic.end:start] if start >= topic.end else texts[article_id][end:topic.start]
+    return (start < topic.end and end > topic.start) or gap.strip() == ""
 
 
 def _relevance(cosine: float, cov: float) -> float:

@@ -15,7 +15,7 @@ from .generation import generator_for
 from .lexical import content_stems
 from .progress import Progress, quiet
 from .settings import Settings
-from .types import Answer, Article, Passage
+from .types import Answer, Article, Passage, Query
 
 History = Sequence[tuple[str, str | None]]
 _FOLLOW_UP = re.compile(r"^(and|but|also|so|then|what about|how about)\b|\b(it|its|they|them|their|he|she|his|"
@@ -128,14 +128,27 @@ def clean_question(question: str, settings: Settings) -> str:
     return text
 
 
-def search_query(question: str, history: History) -> tuple[str, str | None]:
+def search_query(question: str, history: History) -> Query:
     """A follow-up that leans on the previous turn is searched together with that turn's question."""
-    if not history:
-        return question, None
-    earlier = history[-1][0]
-    if _FOLLOW_UP.search(question) or len(content_stems(question)) <= 2:
-        return f"{earlier} {question}", earlier
-    return question, None
+    if history and (_FOLLOW_UP.search(question) or len(content_stems(question)) <= 2):
+        return Query(question, history[-1][0])
+    return Query(question)
+
+
+def with_topic(query: Query, loaded, idf, settings: Settings) -> Query:
+    """A follow-up's evidence is sought near the sentence that answers the earlier question."""
+    if query.earlier is None:
+        return query
+    earlier = Query(query.earlier)
+    passages = retrieval.search(loaded, embedder_for(settings), earlier.text, settings.k, settings.candidates)
+    evidence = grounding.select_evidence(earlier, passages, loaded.texts, embedder_for(settings), idf,
+                                         settings.prompt_sentences)
+    if evidence.best is None:
+        return query
+    shown, i = evidence.best
+    told = shown.sentences[i]
+    return replace(query, topic=Passage(told.article_id, shown.passage.title, told.text, told.start, told.end,
+                                        told.relevance, shown.passage.date))
 
 
 def search(query: str, k: int = 5, index=None, settings: Settings | None = None) -> list[Passage]:
@@ -152,32 +165,31 @@ def stream_answer(question: str, history: History = (), index=None,
     question = clean_question(question, settings)
     loaded, idf = open_index(settings)
     embedder = embedder_for(settings)
-    query, earlier = search_query(question, history)
-    passages = retrieval.search(loaded, embedder, query, settings.k, settings.candidates)
-    evidence = judged_evidence(query, grounding.answer_kind(question), passages, loaded, idf, settings)
+    query = with_topic(search_query(question, history), loaded, idf, settings)
+    passages = retrieval.search(loaded, embedder, query.text, settings.k, settings.candidates)
+    evidence = judged_evidence(query, passages, loaded, idf, settings)
     if not answerable(evidence, settings):
-        yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query,
+        yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query.text,
                       answerability=evidence.judge)
         return
-    prompt = prompts.build(question, [s.passage.text for s in evidence.shown], earlier)
+    prompt = prompts.build(question, [s.passage.text for s in evidence.shown], query.earlier)
     raw = ""
     for piece in generator_for(settings).stream(prompt, settings.max_new_tokens):
         raw += piece
         yield piece
-    yield replace(grounding.ground(question, raw, evidence, loaded.texts), search_query=query,
+    yield replace(grounding.ground(question, raw, evidence, loaded.texts), search_query=query.text,
                   answerability=evidence.judge)
 
 
-def judged_evidence(query: str, kind: str | None, passages: list[Passage], loaded, idf,
-                    settings: Settings) -> grounding.Evidence:
+def judged_evidence(query: Query, passages: list[Passage], loaded, idf, settings: Settings) -> grounding.Evidence:
     """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all and
     holds the kind of answer asked for."""
     evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
-                                         settings.prompt_sentences, kind)
+                                         settings.prompt_sentences)
     if evidence.relevance < settings.relevance_floor or not evidence.fits:
         return evidence
     generator = generator_for(settings)
-    scores = [generator.judge(p) for p in prompts.judges(query, grounding.judge_context(evidence))]
+    scores = [generator.judge(p) for p in prompts.judges(query.text, grounding.judge_context(evidence, query.topic))]
     return replace(evidence, judge=sum(scores) / len(scores))
 
 

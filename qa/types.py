@@ -48,6 +48,18 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Query:
+    """A question as searched and judged: a follow-up carries the turn it leans on."""
+    question: str
+    earlier: str | None = None  # the previous question
+    topic: Passage | None = None  # the sentence that answers `earlier`: a follow-up asks about that story
+
+    @property
+    def text(self) -> str:
+        return f"{self.earlier} {self.question}" if self.earlier else self.question
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     abstained: bool

@@ -4,7 +4,7 @@ from qa import grounding
 from qa.articles import make_article
 from qa.grounding import claims, supports
 from qa.prompts import ABSTENTION
-from qa.types import Passage
+from qa.types import Passage, Query
 
 from .conftest import FakeEmbedder
 
@@ -18,8 +18,7 @@ def _evidence(question, budget=4):
     passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
     texts = {"news": ART.text}
     idf = grounding.idf_table([ART.text])
-    return grounding.select_evidence(question, [passage], texts, FakeEmbedder(), idf, budget,
-                                     grounding.answer_kind(question)), texts
+    return grounding.select_evidence(Query(question), [passage], texts, FakeEmbedder(), idf, budget), texts
 
 
 def test_claims_parse_markers_and_trailing_markers():
@@ -52,7 +51,7 @@ def test_wrong_citation_is_reattributed_to_the_supporting_passage():
     passages = [Passage("other", "Other", other.text, 0, len(other.text), 1.0),
                 Passage("news", "News", ART.text, 0, len(ART.text), 0.5)]
     question = "How many aircraft will be acquired from Boeing?"
-    evidence = grounding.select_evidence(question, passages, texts, FakeEmbedder(),
+    evidence = grounding.select_evidence(Query(question), passages, texts, FakeEmbedder(),
                                          grounding.idf_table(list(texts.values())), 6)
     boeing = next(s.number for s in evidence.shown if "40 aircraft" in s.passage.text)
     wrong = next(s.number for s in evidence.shown if s.number != boeing)
@@ -114,6 +113,20 @@ def test_the_best_sentence_is_one_of_the_kind_asked_for():
     assert "30%" in shown.sentences[i].text and evidence.fits
 
 
+def test_a_follow_up_prefers_evidence_about_the_story_just_told():
+    passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
+    texts, idf = {"news": ART.text}, grounding.idf_table([ART.text])
+    plain = Query("How many were bought?")
+    end = ART.text.index("deposits.") + len("deposits.")
+    told = Passage("news", "News", ART.text[:end], 0, end, 1.0)
+    follow_up = Query("How many were bought?", "Who bought the deposits?", told)
+    best = []
+    for query in (plain, follow_up):
+        shown, i = grounding.select_evidence(query, [passage], texts, FakeEmbedder(), idf, 4).best
+        best.append(shown.sentences[i].text)
+    assert "40 aircraft" in best[0] and "of the shares" in best[1]  # the told sentence or its neighbour
+
+
 def test_evidence_without_the_kind_asked_for_does_not_fit():
     evidence, _ = _evidence("How much will the Boeing aircraft cost?")
     assert evidence.kind == "money" and not evidence.fits
@@ -123,6 +136,14 @@ def test_judge_context_is_the_best_sentence_with_neighbours():
     evidence, _ = _evidence("Who reported the deal?")
     context = grounding.judge_context(evidence)
     assert context == "Bloomberg reported the deal on Monday."
+
+
+def test_a_follow_up_is_judged_with_the_sentence_that_answered_the_earlier_question():
+    evidence, _ = _evidence("How many aircraft?")
+    told = Passage("news", "News", "Bloomberg reported the deal on Monday.", 0, 10, 1.0)
+    assert grounding.judge_context(evidence, told) == (
+        "Bloomberg reported the deal on Monday. The meeting participants announced plans to acquire 40 aircraft "
+        "from Boeing Co.")
 
 
 def test_evidence_keeps_the_most_relevant_sentences_within_budget():
@@ -138,7 +159,7 @@ def test_conflicting_sources_are_both_cited_newest_first():
     new = make_article("new", "The port of Bergen ordered nine electric ferries from Damen.", "Correction", "2026-03-09")
     texts = {"old": old.text, "new": new.text}
     passages = [Passage(a.id, a.title, a.text, 0, len(a.text), 1.0, a.date) for a in (old, new)]
-    evidence = grounding.select_evidence("How many electric ferries did Bergen order?", passages, texts,
+    evidence = grounding.select_evidence(Query("How many electric ferries did Bergen order?"), passages, texts,
                                          FakeEmbedder(), grounding.idf_table(list(texts.values())), 4)
     old_number = next(s.number for s in evidence.shown if s.passage.article_id == "old")
     raw = f"Bergen ordered six electric ferries [{old_number}]."
@@ -153,7 +174,7 @@ def test_agreeing_sources_are_not_a_conflict():
     b = make_article("b", "The port of Bergen ordered six electric ferries from Damen.", "B", "2026-03-09")
     texts = {"a": a.text, "b": b.text}
     passages = [Passage(x.id, x.title, x.text, 0, len(x.text), 1.0, x.date) for x in (a, b)]
-    evidence = grounding.select_evidence("How many ferries?", passages, texts, FakeEmbedder(),
+    evidence = grounding.select_evidence(Query("How many ferries?"), passages, texts, FakeEmbedder(),
                                          grounding.idf_table(list(texts.values())), 4)
     answer = grounding.ground("How many ferries?", "Bergen ordered six electric ferries [1].", evidence, texts)
     assert "differ" not in answer.text and len(answer.citations) == 1

@@ -1,11 +1,12 @@
 import pytest
 
 from qa import answer, search, stream_answer
+from qa.grounding import select_evidence
 from qa.errors import IndexMissingError, QuestionError
-from qa.pipeline import search_query
-from qa.types import Answer
+from qa.pipeline import open_index, search_query, with_topic
+from qa.types import Answer, Query
 
-from .conftest import ARTICLE, write
+from .conftest import ARTICLE, FakeEmbedder, write
 
 
 @pytest.fixture
@@ -54,9 +55,20 @@ def test_stream_yields_pieces_then_the_verified_answer(bundled):
 
 
 def test_follow_up_is_searched_with_the_previous_question():
-    assert search_query("And what stake does the seller keep?", [("Who reported the tungsten deal?", "x")]) == (
-        "Who reported the tungsten deal? And what stake does the seller keep?", "Who reported the tungsten deal?")
-    assert search_query("Who bought the aircraft from Boeing today?", [("Earlier?", "x")])[1] is None
+    query = search_query("And what stake does the seller keep?", [("Who reported the tungsten deal?", "x")])
+    assert query.text == "Who reported the tungsten deal? And what stake does the seller keep?"
+    assert search_query("Who bought the aircraft from Boeing today?", [("Earlier?", "x")]) == Query(
+        "Who bought the aircraft from Boeing today?")
+
+
+def test_follow_up_is_answered_from_the_story_just_told(bundled):
+    history = [("Who reported the tungsten deal?", None)]
+    loaded, idf = open_index(bundled)
+    query = with_topic(search_query("And what stake does the seller keep?", history), loaded, idf, bundled)
+    assert "According to Bloomberg" in query.topic.text
+    passages = search(query.text, k=bundled.k, settings=bundled)
+    shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), idf, bundled.prompt_sentences).best
+    assert "retain 30%" in shown.sentences[i].text
 
 
 def test_injection_inside_an_article_does_not_change_the_rules(settings, monkeypatch, fake_generator):
