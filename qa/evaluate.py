@@ -20,7 +20,7 @@ from .types import Answer
 
 RECALL_K = 5
 SQUAD_SAMPLE = 200
-SWEEP = tuple(round(-0.6 + 0.05 * i, 2) for i in range(15))  # judge log-odds thresholds
+SWEEP = tuple(round(-1.2 + 0.1 * i, 2) for i in range(19))  # answerability log-odds thresholds
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ class Evidence:
     relevance: float  # how on-topic the best evidence is; the judge decides answerability
     question_stems: frozenset[str]
     kind: str | None = None  # what the answer must add: see ANSWER_TYPES
-    judge: float | None = None  # the model's yes/no log-odds that the best evidence answers the question
+    judge: float | None = None  # log-odds that the best evidence answers the question: see answerability()
 
     @property
     def best(self) -> tuple[Shown, int] | None:
@@ -97,6 +97,20 @@ def judge_context(evidence: Evidence, topic: Passage | None = None) -> str:
     if topic is None or (topic.article_id, topic.start) == (best.article_id, best.start):
         return best.text
     return f"{topic.text} {best.text}"
+
+
+# Answerability: a logistic model over the two judge phrasings' log-odds and the evidence relevance,
+# fitted on 500 SQuAD v2 dev questions disjoint from the `qa eval` sample. 5-fold cross-validated AUC
+# (answerable vs not) 0.72, against 0.69 for the mean of the judges alone: relevance carries signal the
+# judges miss. Output: log-odds that the question is answerable from the evidence.
+ANSWERABILITY_WEIGHTS = (0.359, 1.934)  # per phrasing of prompts.JUDGES
+ANSWERABILITY_RELEVANCE = 2.716
+ANSWERABILITY_BIAS = -1.636
+
+
+def answerability(judges: list[float], relevance: float) -> float:
+    return (sum(w * j for w, j in zip(ANSWERABILITY_WEIGHTS, judges, strict=True))
+            + ANSWERABILITY_RELEVANCE * relevance + ANSWERABILITY_BIAS)
 
 
 def features(evidence: Evidence) -> dict[str, float]:

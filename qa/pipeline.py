@@ -190,7 +190,7 @@ def judged_evidence(query: Query, passages: list[Passage], loaded, idf, settings
         return evidence
     generator = generator_for(settings)
     scores = [generator.judge(p) for p in prompts.judges(query.text, grounding.judge_context(evidence, query.topic))]
-    return replace(evidence, judge=sum(scores) / len(scores))
+    return replace(evidence, judge=grounding.answerability(scores, evidence.relevance))
 
 
 def answerable(evidence: grounding.Evidence, settings: Settings) -> bool:

@@ -40,7 +40,7 @@ class Settings:
     # From the `qa eval` sweep on squad_v2_dev15 (200 questions): -0.20 answers 54 % of answerable
     # questions right and abstains on 68 % of unanswerable ones; -0.30 gives 59 % / 52 %, -0.55 71 % / 31 %.
     # This product promises an honest "the articles don't say", so the default leans to abstaining.
-    abstain_threshold: float = -0.2
+    abstain_threshold: float = -0.5
     max_question_chars: int = 2000
     max_article_bytes: int = 5_000_000
     feedback: Path | None = None  # default: <index>/feedback.jsonl

@@ -178,3 +178,12 @@ def test_agreeing_sources_are_not_a_conflict():
                                          grounding.idf_table(list(texts.values())), 4)
     answer = grounding.ground("How many ferries?", "Bergen ordered six electric ferries [1].", evidence, texts)
     assert "differ" not in answer.text and len(answer.citations) == 1
+
+
+def test_answerability_rises_with_each_judge_and_with_relevance():
+    base = grounding.answerability([0.0, 0.0], 0.5)
+    assert grounding.answerability([1.0, 0.0], 0.5) > base
+    assert grounding.answerability([0.0, 1.0], 0.5) > base
+    assert grounding.answerability([0.0, 0.0], 0.8) > base
+    with pytest.raises(ValueError):
+        grounding.answerability([0.0], 0.5)  # the weights belong to prompts.JUDGES, one per phrasing
