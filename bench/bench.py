@@ -54,9 +54,9 @@ class Recorder:
         self.prompts.append(prompt)
         yield from self.inner.stream(prompt, max_new_tokens)
 
-    def judge(self, prompt):
-        self.judged.append(prompt)
-        return self.inner.judge(prompt)
+    def judge(self, prompts):
+        self.judged.append(prompts)
+        return self.inner.judge(prompts)
 
 
 def bench_answers(settings: Settings, questions: list[str]) -> None:
@@ -80,8 +80,8 @@ def bench_answers(settings: Settings, questions: list[str]) -> None:
                 first.append(first_at)
             if recorder.prompts:  # the model's own work on the exact prompts: judge passes and generation
                 t = time.perf_counter()
-                for prompt in recorder.judged:
-                    real.judge(prompt)
+                for prompts in recorder.judged:
+                    real.judge(prompts)
                 for _ in real.stream(recorder.prompts[0], settings.max_new_tokens):
                     pass
                 raw.append((q, time.perf_counter() - t, full[-1]))

@@ -17,8 +17,8 @@ from .settings import Settings
 class Generator(Protocol):
     def stream(self, prompt: Prompt, max_new_tokens: int) -> Iterator[str]: ...
 
-    def judge(self, prompt: Prompt) -> float:
-        """Log-odds that the model's reply starts with Yes rather than No (one forward pass)."""
+    def judge(self, prompts: list[Prompt]) -> list[float]:
+        """For each prompt, log-odds that the model's reply starts with Yes rather than No (no generation)."""
 
 
 YES = ("Yes", "yes", "ĠYes", "▁Yes")
@@ -84,11 +84,13 @@ class CTranslate2Generator:
             return [], tokens
         return prefix, tokens[len(prefix):]
 
-    def judge(self, prompt: Prompt) -> float:
+    def judge(self, prompts: list[Prompt]) -> list[float]:
         import numpy as np
 
-        logits = np.asarray(self.model.forward_batch([self.prompt_tokens(prompt)]))
-        return yes_no_log_odds(logits[0, -1], self.tokenizer)
+        # One batch: on 2 cores both phrasings cost 0.37 s together against 0.43 s one after the other.
+        tokens = [self.prompt_tokens(p) for p in prompts]
+        logits = np.asarray(self.model.forward_batch(tokens))
+        return [yes_no_log_odds(logits[i, len(t) - 1], self.tokenizer) for i, t in enumerate(tokens)]
 
     def stream(self, prompt: Prompt, max_new_tokens: int) -> Iterator[str]:
         decoder = _IncrementalDecoder(self.tokenizer)
@@ -133,13 +135,16 @@ class TransformersGenerator:
         yield from (piece for piece in streamer if piece)
         worker.join()
 
-    def judge(self, prompt: Prompt) -> float:
+    def judge(self, prompts: list[Prompt]) -> list[float]:
         import torch
 
-        ids = torch.tensor([_chat_ids(self.tokenizer, prompt)])
-        with torch.inference_mode():
-            logits = self.model(input_ids=ids).logits[0, -1]
-        return yes_no_log_odds(logits.float().numpy(), self.tokenizer)
+        odds = []
+        for prompt in prompts:
+            ids = torch.tensor([_chat_ids(self.tokenizer, prompt)])
+            with torch.inference_mode():
+                logits = self.model(input_ids=ids).logits[0, -1]
+            odds.append(yes_no_log_odds(logits.float().numpy(), self.tokenizer))
+        return odds
 
     def _generate(self, **kwargs) -> None:
         import torch

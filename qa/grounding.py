@@ -9,7 +9,7 @@ from typing import Any
 
 from .chunking import sentence_spans
 from .embedding import Embedder
-from .lexical import content_stems, names
+from .lexical import content_stems, names, stem
 from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from .types import Answer, Citation, Passage, Query
 
@@ -21,16 +21,25 @@ CONFLICT_COSINE = 0.75
 # Text that addresses the reader's assistant is an instruction, not a fact: never evidence.
 INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|rules|prompt|above|previous)\b|"
                        r"\b(system prompt|you are now|you must (say|answer|reply)|as an ai)\b", re.I)
-# What kind of word an answer to a wh-question must add: "How many …?" needs a number, "Who …?" a name,
+# What kind of word an answer to a wh-question must add: "How many …?" needs a quantity, "Who …?" a name,
 # "How much will it cost?" an amount of money. First match wins.
 ANSWER_TYPES = (
     (re.compile(r"^\W*(\w+ )?(how much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|charge|charged|"
                 r"money|budget|invest|invested|earn|earned)\b|what (price|cost|fee|salary)\b)", re.I), "money"),
-    (re.compile(r"^\W*(\w+ )?(how (many|much|long|old|far|large|big|tall|high|often)|what (percentage|percent|"
-                r"number|amount|share|stake|proportion|fraction|price|cost))\b", re.I), "number"),
+    (re.compile(r"^\W*(\w+ )?(how many|what (percentage|percent|number|share|stake|proportion|fraction))\b",
+                re.I), "count"),
+    (re.compile(r"^\W*(\w+ )?(how (much|long|old|far|large|big|tall|high|often)|what (amount|price|cost))\b",
+                re.I), "number"),
     (re.compile(r"^\W*(when|in what year|what (year|date|day|month|century|decade))\b", re.I), "time"),
     (re.compile(r"^\W*(who|whom|whose)\b", re.I), "name"),
 )
+# Kinds no answer can lack, so evidence without them cannot answer. The others only check the model's
+# claims: "When?" may be answered "under the Tang dynasty", "Who?" by "other members" (SQuAD dev: making
+# them hard too lost right answers).
+HARD_KINDS = frozenset({"money", "count"})
+QUANTITY_STEMS = frozenset(map(stem, "eleven thirteen fourteen fifteen sixteen seventeen eighteen nineteen sixty seventy "
+                           "eighty ninety thousand million billion trillion dozen dozens hundreds thousands millions "
+                           "billions several half quarter twice once double triple majority minority".split()))
 MONEY = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds|yen|yuan|roubles?|rubles?|rupees?|tenge|francs?|cents?|"
                    r"USD|EUR|GBP)\b", re.I)
 TIME_WORDS = frozenset("january february march april may june july august september october november december "
@@ -161,7 +170,7 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         if query.topic:  # "And what stake does the seller keep?" is about the story just told
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
             relevance = 0.5 * relevance + 0.5 * (1.0 if near else float(vector @ vectors[1]))
-        fits = answers_type(kind, text, stems - set(q_stems))
+        fits = kind not in HARD_KINDS or answers_type(kind, text, stems - set(q_stems))
         scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
@@ -266,10 +275,10 @@ def answers_type(kind: str | None, text: str, new: set[str]) -> bool:
     Questions of no known kind: yes."""
     if kind is None:
         return True
-    numbers = {n for n in new if n[:1].isdigit()}
+    numbers = {n for n in new if n[:1].isdigit() or n in QUANTITY_STEMS}
     if kind == "money":
         return bool(numbers) and bool(MONEY.search(text))
-    if kind == "number":
+    if kind in ("count", "number"):
         return bool(numbers)
     if kind == "time":
         return bool(numbers or {w.lower() for w in re.findall(r"[A-Za-z]+", text)} & TIME_WORDS)

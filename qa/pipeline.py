@@ -189,7 +189,7 @@ def judged_evidence(query: Query, passages: list[Passage], loaded, idf, settings
     if evidence.relevance < settings.relevance_floor or not evidence.fits:
         return evidence
     generator = generator_for(settings)
-    scores = [generator.judge(p) for p in prompts.judges(query.text, grounding.judge_context(evidence, query.topic))]
+    scores = generator.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))
     return replace(evidence, judge=grounding.answerability(scores, evidence.relevance))
 
 

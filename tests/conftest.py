@@ -48,7 +48,11 @@ class FakeGenerator:
         text = self.script(prompt) if self.script else self._echo(prompt)
         yield from re.findall(r"\S+\s*", text)
 
-    def judge(self, prompt):
+    def judge(self, prompts):
+        return [self._judge(p) for p in prompts]
+
+    @staticmethod
+    def _judge(prompt):
         """Log-odds from how much of the question the passage covers: 2·coverage − 1."""
         passage = re.search(r"Passage: (.*?)\n", prompt.user + "\n").group(1)
         question = re.search(r"Question: (.*?)(\n|$)", prompt.user).group(1)

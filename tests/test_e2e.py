@@ -64,5 +64,5 @@ def test_a_users_own_model_path_runs_through_transformers():
     generator = TransformersGenerator(str(smollm2_gguf()), threads=2)
     text = "".join(generator.stream(build("Who sold the shares?", ["The fund sold the shares to Cove."]), 12))
     assert text.strip()
-    odds = [generator.judge(p) for p in judges("Who sold the shares?", "The fund sold the shares to Cove.")]
-    assert all(math.isfinite(o) for o in odds)
+    odds = generator.judge(judges("Who sold the shares?", "The fund sold the shares to Cove."))
+    assert len(odds) == 2 and all(math.isfinite(o) for o in odds)

@@ -102,6 +102,7 @@ def test_a_supported_claim_that_does_not_answer_the_kind_of_question_is_replaced
     ("How much will the aircraft cost?", "They will buy 40 aircraft.", {"40", "buy"}, False),
     ("How much will the aircraft cost?", "The 40 aircraft cost $12 billion.", {"40", "12"}, True),
     ("How much did prices rise?", "Prices rose 4%.", {"4", "rose"}, True),
+    ("How many empires were there?", "They number in the dozens.", {"number", "dozen"}, True),
 ])
 def test_answer_kinds(question, text, new, expected):
     assert grounding.answers_type(grounding.answer_kind(question), text, new) is expected
@@ -125,6 +126,11 @@ def test_a_follow_up_prefers_evidence_about_the_story_just_told():
         shown, i = grounding.select_evidence(query, [passage], texts, FakeEmbedder(), idf, 4).best
         best.append(shown.sentences[i].text)
     assert "40 aircraft" in best[0] and "of the shares" in best[1]  # the told sentence or its neighbour
+
+
+def test_only_kinds_every_answer_has_steer_the_evidence():
+    evidence, _ = _evidence("Who will retain the shares of the deal Bloomberg reported?")
+    assert evidence.kind == "name" and all(x.fits for s in evidence.shown for x in s.sentences)
 
 
 def test_evidence_without_the_kind_asked_for_does_not_fit():

@@ -36,14 +36,14 @@ def test_unrelated_question_abstains_without_calling_the_model(bundled, fake_gen
 
 
 def test_judge_below_threshold_abstains_before_generation(bundled, fake_generator, monkeypatch):
-    monkeypatch.setattr(fake_generator, "judge", lambda prompt: -3.0)
+    monkeypatch.setattr(fake_generator, "judge", lambda prompts: [-3.0] * len(prompts))
     result = answer("How many aircraft will be bought from Boeing?", settings=bundled)
     assert result.abstained and result.answerability < bundled.abstain_threshold and fake_generator.prompts == []
 
 
 def test_question_whose_kind_of_answer_no_passage_holds_abstains_without_judging(bundled, fake_generator,
                                                                                  monkeypatch):
-    monkeypatch.setattr(fake_generator, "judge", lambda prompt: 5.0)
+    monkeypatch.setattr(fake_generator, "judge", lambda prompts: [5.0] * len(prompts))
     result = answer("How much will the Boeing aircraft cost?", settings=bundled)
     assert result.abstained and result.answerability is None and fake_generator.prompts == []
 
