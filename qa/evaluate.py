@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .articles import make_article
 from .errors import QAError
+from .lexical import NUMBER_WORDS
 from .settings import Settings
 from .types import Answer
 
@@ -75,14 +76,15 @@ def normalise_answer(text: str) -> str:
 
 
 def contains(text: str, phrase: str) -> bool:
-    """Whole-word containment after normalisation. A possessive still names its owner: an answer
-    saying "Kazakhstan's fund" contains "Kazakhstan" (SQuAD's normalisation alone would make it
-    "kazakhstans")."""
-    return f" {normalise_answer(_drop_possessives(phrase))} " in f" {normalise_answer(_drop_possessives(text))} "
+    """Whole-word containment after normalisation. A possessive still names its owner and a digit is its
+    word: "Kazakhstan's fund" contains "Kazakhstan" (SQuAD's normalisation alone makes it "kazakhstans"),
+    "8 electorates" contains "eight"."""
+    return f" {_words(phrase)} " in f" {_words(text)} "
 
 
-def _drop_possessives(text: str) -> str:
-    return re.sub(r"(?<=\w)['’]s\b", "", text)
+def _words(text: str) -> str:
+    text = re.sub(r"(?<=\w)['’]s\b", "", text)
+    return " ".join(NUMBER_WORDS.get(w, w) for w in normalise_answer(text).split())
 
 
 def f1(prediction: str, gold: str) -> float:

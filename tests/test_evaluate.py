@@ -16,6 +16,12 @@ def test_squad_normalisation_and_scores():
     assert f1("the Boeing company", "Boeing") == 2 * (1 / 2 * 1) / (1 / 2 + 1)
 
 
+def test_containment_reads_possessives_and_digits_as_their_words():
+    assert contains("Kazakhstan’s sovereign wealth fund", "Kazakhstan")
+    assert contains("The State of Victoria has 8 electorates.", "eight") and contains("eight states", "8")
+    assert not contains("eighty states", "8") and not contains("Kazakhstani fund", "Kazakhstan")
+
+
 def test_right_depends_on_gold_abstention_and_threshold():
     assert right(_result("Boeing sells them [1]."), -1.0)
     assert not right(_result("Boeing sells them [1].", score=-2.0), -1.0)  # gated: counts as abstained
