@@ -59,6 +59,32 @@ def test_unseen_article_added_updated_and_removed(real, tmp_path, capsys):
     assert all(c.article_id != "ferry-news" for c in third.citations)
 
 
+def test_a_correction_in_a_newer_article_is_reported_with_both_sources(real, tmp_path):
+    folder = tmp_path / "ferries"
+    write(folder / "ferries-march.md", "---\ntitle: Bergen orders ferries\ndate: 2026-03-02\n---\n"
+          "The port of Bergen ordered six electric ferries from the Damen shipyard on Monday. "
+          "The ferries will replace diesel boats on the harbour routes by 2028.")
+    write(folder / "ferries-correction.md", "---\ntitle: Correction on Bergen ferries\ndate: 2026-03-09\n---\n"
+          "An earlier report misstated the size of the order. "
+          "The port of Bergen ordered nine electric ferries from the Damen shipyard.")
+    assert main(["index", "add", str(folder), "--index", str(real.index)]) == 0
+    result = answer("How many electric ferries did the port of Bergen order?", settings=real)
+    assert result.text.startswith("The sources differ.")
+    assert [c.article_id for c in result.citations] == ["ferries-correction", "ferries-march"]
+    assert "nine" in result.citations[0].quote and "six" in result.citations[1].quote
+
+
+def test_the_seed_follow_up_is_sought_next_to_the_earlier_answer(real):
+    """The evidence, not the verdict: at the default threshold the judge may still abstain."""
+    loaded, idf = pipeline.open_index(real)
+    query = pipeline.with_topic(pipeline.search_query("And what stake does the seller keep?",
+                                                      [("Who reported the tungsten deal?", None)]), loaded, idf, real)
+    passages = pipeline.search(query.text, k=real.k, settings=real)
+    evidence = pipeline.judged_evidence(query, passages, loaded, idf, real)
+    shown, i = evidence.best
+    assert "retain 30%" in shown.sentences[i].text and evidence.judge is not None
+
+
 def test_a_users_own_model_path_runs_through_transformers():
     """The path a user's hub id or local file takes, on the tiny packaged SmolLM2 GGUF."""
     generator = TransformersGenerator(str(smollm2_gguf()), threads=2)
