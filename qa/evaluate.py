@@ -221,7 +221,7 @@ def _run(case: Case, settings: Settings) -> Result:
     seconds = time.perf_counter() - start
     n_claims = len(grounding.claims(answer.raw_text))
     features = {**grounding.features(evidence), "judge": answer.answerability, "verified": n_claims > len(answer.rejected)}
-    score = answer.answerability if answer.answerability is not None else float("-inf")  # off-topic
+    score = answer.answerability if answer.answerability is not None else float("-inf")  # off-topic, or no evidence of the kind asked for
     return Result(case, answer, score, seconds, recalled, n_claims, len(answer.rejected), features)
 
 
@@ -284,7 +284,7 @@ def format_report(report: Report) -> str:
              "| id | right | cited | abst. | score | answer |", "|---|---|---|---|---|---|"]
     for r in report.results:
         text = r.answer.text.replace("|", "/").replace("\n", " ")[:90]
-        score = f"{r.answerability:.2f}" if r.answerability > -1e9 else "off-topic"
+        score = f"{r.answerability:.2f}" if r.answerability > -1e9 else "not judged"
         lines.append(f"| {r.case.id[:10]} | {'yes' if right(r, report.threshold) else 'NO'} | "
                      f"{'yes' if citation_ok(r) else '-'} | {'yes' if abstains(r, report.threshold) else ''} | "
                      f"{score} | {text} |")

@@ -58,7 +58,7 @@ class Sentence:
     relevance: float
     cosine: float
     coverage: float
-    fits: bool = True  # it adds the kind of answer the question asks for (a number, a time, a name …)
+    fits: bool = True  # it holds the amount or count the question asks for (HARD_KINDS; else always)
     vector: Any = field(default=None, compare=False, repr=False)
 
 

@@ -67,7 +67,9 @@ class Answer:
     passages: list[Passage] = field(default_factory=list)
     raw_text: str = ""  # what the model wrote, before verification
     rejected: tuple[str, ...] = ()  # model sentences the verifier dropped: unsupported by any shown passage
-    answerability: float | None = None  # the judge's log-odds; None when the question was off-topic
+    # log-odds that the evidence answers the question; None when off-topic or no evidence holds the
+    # kind of answer asked for (an amount, a count)
+    answerability: float | None = None
     question: str = ""
     search_query: str = ""  # the question as rewritten with the conversation, if it was
 

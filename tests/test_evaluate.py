@@ -56,4 +56,4 @@ def test_report_rows_keep_every_column_for_off_topic_questions():
     off_topic = _result("The articles don't say.", gold=(), abstained=True, score=float("-inf"))
     report = Report("seed_dev", -0.3, [off_topic, _result("Boeing [1].")], metrics={}, sweep=[])
     rows = [line for line in format_report(report).splitlines() if line.startswith("| q1 ")]
-    assert len(rows) == 2 and all(row.count("|") == 7 for row in rows) and "off-topic" in rows[0]
+    assert len(rows) == 2 and all(row.count("|") == 7 for row in rows) and "not judged" in rows[0]
