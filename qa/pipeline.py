@@ -143,7 +143,7 @@ def with_topic(query: Query, loaded, idf, settings: Settings) -> Query:
     passages = retrieval.search(loaded, embedder_for(settings), earlier.text, settings.k, settings.candidates)
     evidence = grounding.select_evidence(earlier, passages, loaded.texts, embedder_for(settings), idf,
                                          settings.prompt_sentences)
-    if evidence.best is None:
+    if evidence.best is None or evidence.relevance < settings.relevance_floor:  # nothing was told
         return query
     shown, i = evidence.best
     told = shown.sentences[i]

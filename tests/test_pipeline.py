@@ -69,6 +69,8 @@ def test_follow_up_is_answered_from_the_story_just_told(bundled):
     passages = search(query.text, k=bundled.k, settings=bundled)
     shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), idf, bundled.prompt_sentences).best
     assert "retain 30%" in shown.sentences[i].text
+    off_topic = search_query("And what about them?", [("Write a poem about cats.", None)])
+    assert with_topic(off_topic, loaded, idf, bundled).topic is None
 
 
 def test_injection_inside_an_article_does_not_change_the_rules(settings, monkeypatch, fake_generator):
