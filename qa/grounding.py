@@ -40,8 +40,10 @@ HARD_KINDS = frozenset({"money", "count"})
 QUANTITY_STEMS = frozenset(map(stem, "eleven thirteen fourteen fifteen sixteen seventeen eighteen nineteen sixty seventy "
                            "eighty ninety thousand million billion trillion dozen dozens hundreds thousands millions "
                            "billions several half quarter twice once double triple majority minority".split()))
-MONEY = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds|yen|yuan|roubles?|rubles?|rupees?|tenge|francs?|cents?|"
-                   r"USD|EUR|GBP)\b", re.I)
+# An amount of money: a currency, or a sum in millions or billions (news rarely counts anything else so).
+MONEY = re.compile(r"[$€£¥₹₽₩₺]|\b(dollars?|euros?|pounds|yen|yuan|renminbi|roubles?|rubles?|rupees?|tenge|francs?|"
+                   r"cents?|pesos?|krona|kronor|krone|kroner|won|lira|shekels?|dirhams?|rand|zloty|reais|"
+                   r"USD|EUR|GBP|million|billion|trillion|bn|mln)\b", re.I)
 TIME_WORDS = frozenset("january february march april may june july august september october november december "
                        "monday tuesday wednesday thursday friday saturday sunday century decade year month week day "
                        "ago last next early late spring summer autumn fall winter".split())

@@ -101,6 +101,8 @@ def test_a_supported_claim_that_does_not_answer_the_kind_of_question_is_replaced
     ("Why did they go?", "To trade.", {"trade"}, True),
     ("How much will the aircraft cost?", "They will buy 40 aircraft.", {"40", "buy"}, False),
     ("How much will the aircraft cost?", "The 40 aircraft cost $12 billion.", {"40", "12"}, True),
+    ("How much will the ferries cost?", "The deal for six ferries is worth 2.1 billion.", {"6", "2.1"}, True),
+    ("How much did the council pay?", "It paid 400 million kroner.", {"400"}, True),
     ("How much did prices rise?", "Prices rose 4%.", {"4", "rose"}, True),
     ("How many empires were there?", "They number in the dozens.", {"number", "dozen"}, True),
 ])
