@@ -1,6 +1,8 @@
 """The sentence embedder: loaded lazily, once per (model, threads)."""
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Protocol
 
@@ -10,6 +12,7 @@ from .errors import ModelError
 from .settings import PACKAGED_EMBEDDER
 
 BATCH_SIZE = 64
+CACHED_VECTORS = 50_000  # about 75 MB of 384-d vectors
 
 
 class Embedder(Protocol):
@@ -72,3 +75,22 @@ class SentenceTransformerEmbedder:
 @lru_cache(maxsize=4)
 def get_embedder(name: str, threads: int) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(name, threads)
+
+
+_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_vectors_lock = threading.Lock()
+
+
+def encode_cached(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Evidence sentences recur from question to question (a conversation stays on a story), and
+    embedding them was most of the non-model time per answer: embed each text once per embedder."""
+    with _vectors_lock:
+        missing = list(dict.fromkeys(t for t in texts if (embedder.id, t) not in _vectors))
+        if missing:
+            _vectors.update(((embedder.id, t), v) for t, v in zip(missing, embedder.encode(missing)))
+        for t in texts:
+            _vectors.move_to_end((embedder.id, t))
+        rows = np.stack([_vectors[(embedder.id, t)] for t in texts])
+        while len(_vectors) > CACHED_VECTORS:
+            _vectors.popitem(last=False)
+    return rows

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .chunking import sentence_spans
-from .embedding import Embedder
+from .embedding import Embedder, encode_cached
 from .lexical import content_stems, names, stem
 from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from .types import Answer, Citation, Passage, Query
@@ -163,7 +163,7 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     if not candidates:
         return Evidence((), 0.0, frozenset(q_stems), kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
-    vectors = embedder.encode([query.text, query.topic.text if query.topic else "", *texts_of])
+    vectors = encode_cached(embedder, [query.text, query.topic.text if query.topic else "", *texts_of])
     scored = []
     for (passage, start, end), text, vector in zip(candidates, texts_of, vectors[2:]):
         stems = set(content_stems(text))
