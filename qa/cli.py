@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .errors import QAError
+from .errors import QAError, QuestionError
 from .settings import Settings
 
 
@@ -75,7 +75,9 @@ def cmd_ask(args) -> int:
     from .pipeline import answer
 
     settings = _settings(args)
-    history = [tuple(turn) for turn in json.loads(args.history)] if args.history else []
+    history = json.loads(args.history) if args.history else []
+    if not isinstance(history, list):
+        raise QuestionError("--history must be a JSON list of [question, answer] pairs")
     result = answer(args.question, history=history, settings=settings)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=1))

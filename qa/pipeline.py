@@ -128,9 +128,20 @@ def clean_question(question: str, settings: Settings) -> str:
     return text
 
 
+def clean_history(history: History) -> list[tuple[str, str | None]]:
+    turns = []
+    for turn in history:
+        if (isinstance(turn, (str, bytes)) or not isinstance(turn, Sequence) or len(turn) != 2
+                or not isinstance(turn[0], str) or not isinstance(turn[1], (str, type(None)))):
+            raise QuestionError("history must be a list of [question, answer] pairs of text (answer may be null)")
+        turns.append((normalise(turn[0]).replace("\n", " "), turn[1]))
+    return turns
+
+
 def search_query(question: str, history: History) -> Query:
     """A follow-up that leans on the previous turn is searched together with that turn's question."""
-    if history and (_FOLLOW_UP.search(question) or len(content_stems(question)) <= 2):
+    leans = _FOLLOW_UP.search(question) or len(content_stems(question)) <= 2
+    if history and content_stems(history[-1][0]) and leans:
         return Query(question, history[-1][0])
     return Query(question)
 
@@ -163,6 +174,7 @@ def stream_answer(question: str, history: History = (), index=None,
     """Yields pieces of the model's text as it writes, then the verified Answer last."""
     settings = _settings(index, settings)
     question = clean_question(question, settings)
+    history = clean_history(history)
     loaded, idf = open_index(settings)
     embedder = embedder_for(settings)
     query = with_topic(search_query(question, history), loaded, idf, settings)

@@ -57,6 +57,9 @@ def test_bad_files_get_one_line_each_and_good_ones_are_indexed(index_dir, tmp_pa
     (["ask", "   "], "the question is empty"),
     (["index", "remove", "nope"], "no article 'nope'"),
     (["index", "add", "/nonexistent/file.txt"], "no such file"),
+    (["ask", "And the stake?", "--history", '{"q": "a"}'], "--history must be a JSON list"),
+    (["ask", "And the stake?", "--history", '["Who reported it?"]'], "[question, answer] pairs"),
+    (["ask", "And the stake?", "--history", "[[1, 2]"], "--history is not valid JSON"),
 ])
 def test_bad_input_is_one_line_and_non_zero(index_dir, capsys, argv, message):
     main(["index", "add", str(ARTICLE), "--index", index_dir])

@@ -61,6 +61,16 @@ def test_follow_up_is_searched_with_the_previous_question():
         "Who bought the aircraft from Boeing today?")
 
 
+@pytest.mark.parametrize("history", [[(123, None)], [("a", "b", "c")], ["Who reported it?"], [("q", 5)]])
+def test_malformed_history_is_a_domain_error(bundled, history):
+    with pytest.raises(QuestionError, match="history"):
+        answer("And what stake does the seller keep?", history=history, settings=bundled)
+
+
+def test_follow_up_to_an_empty_question_is_a_plain_question():
+    assert search_query("And what stake?", [("  ", None)]) == Query("And what stake?")
+
+
 def test_follow_up_is_answered_from_the_story_just_told(bundled):
     history = [("Who reported the tungsten deal?", None)]
     loaded, idf = open_index(bundled)
