@@ -130,9 +130,8 @@ def remove_article(article_id: str, settings: Settings) -> str:
 
 def ask_json(question: str, history: list | None, settings: Settings) -> dict:
     """The /ask API: the same JSON as `qa ask --json`."""
-    pairs = [(str(q), None if a is None else str(a)) for q, a in (history or [])]
     try:
-        return pipeline.answer(question, history=pairs, settings=settings).to_json()
+        return pipeline.answer(question, history=history or [], settings=settings).to_json()
     except QAError as exc:
         return {"text": "", "abstained": True, "citations": [], "error": str(exc)}
 

@@ -93,6 +93,8 @@ def test_ask_endpoint_through_gradio_client(served):
     assert "text" in follow
     empty = client.predict("   ", api_name="/ask")
     assert empty["error"] == "the question is empty"
+    malformed = client.predict("And the stake?", [["a", "b", "c"]], api_name="/ask")
+    assert "[question, answer] pairs" in malformed["error"]
 
 
 def test_model_draft_and_dropped_sentences_are_shown_beside_the_answer():
