@@ -82,18 +82,23 @@ class Evidence:
 
     @property
     def best(self) -> tuple[Shown, int] | None:
-        """The most relevant sentence of the kind asked for ("How many …?" is never answered by a
-        sentence without a number), as (its run, its position in the run)."""
-        ranked = [((x.fits, x.relevance), s, i) for s in self.shown for i, x in enumerate(s.sentences)]
+        """The most relevant sentence, as (its run, its position in the run); if it lacks the kind of
+        answer asked for ("How many …?" and no number), its more relevant neighbour that holds it. Only
+        the neighbourhood: a number from anywhere in the evidence would answer the wrong thing."""
+        ranked = [(x.relevance, s, i) for s in self.shown for i, x in enumerate(s.sentences)]
         if not ranked:
             return None
-        _, shown, position = max(ranked, key=lambda r: r[0])
-        return shown, position
+        _, shown, i = max(ranked, key=lambda r: r[0])
+        if shown.sentences[i].fits:
+            return shown, i
+        fitting = [j for j in (i - 1, i + 1) if 0 <= j < len(shown.sentences) and shown.sentences[j].fits]
+        return (shown, max(fitting, key=lambda j: shown.sentences[j].relevance)) if fitting else (shown, i)
 
     @property
     def fits(self) -> bool:
-        """Some evidence sentence holds the kind of answer asked for."""
-        return any(x.fits for s in self.shown for x in s.sentences)
+        """The best sentence holds the kind of answer asked for."""
+        best = self.best
+        return best is not None and best[0].sentences[best[1]].fits
 
 
 def judge_context(evidence: Evidence, topic: Passage | None = None) -> str:

@@ -110,10 +110,23 @@ def test_answer_kinds(question, text, new, expected):
     assert grounding.answers_type(grounding.answer_kind(question), text, new) is expected
 
 
-def test_the_best_sentence_is_one_of_the_kind_asked_for():
-    evidence, _ = _evidence("What stake does the fund retain in the deal Bloomberg reported?")
+def test_the_best_sentence_lacking_the_kind_asked_for_yields_to_its_neighbour():
+    text = ("Bloomberg reported the tungsten deal on Monday. The fund will retain 30% of the shares. "
+            "Boeing sold 40 aircraft to the airline.")
+    passage = Passage("n", "N", text, 0, len(text), 1.0)
+    evidence = grounding.select_evidence(Query("What stake does the fund keep in the deal Bloomberg reported?"),
+                                         [passage], {"n": text}, FakeEmbedder(), grounding.idf_table([text]), 4)
     shown, i = evidence.best
     assert "30%" in shown.sentences[i].text and evidence.fits
+
+
+def test_a_number_far_from_the_best_sentence_does_not_answer():
+    text = ("Cove Capital bought 70% of the shares. The deal closed on Monday. The weather was mild. "
+            "Separately, the city spent $4 million on parks.")
+    passage = Passage("n", "N", text, 0, len(text), 1.0)
+    evidence = grounding.select_evidence(Query("How much did Cove Capital pay for the shares?"),
+                                         [passage], {"n": text}, FakeEmbedder(), grounding.idf_table([text]), 4)
+    assert evidence.kind == "money" and not evidence.fits
 
 
 def test_a_follow_up_prefers_evidence_about_the_story_just_told():
