@@ -14,11 +14,12 @@ TEXT = ("Cove Capital LLC acquired 70% of the shares in two deposits. The fund w
 ART = make_article("news", TEXT, "News")
 
 
-def _evidence(question, budget=4):
-    passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
-    texts = {"news": ART.text}
-    idf = grounding.idf_table([ART.text])
-    return grounding.select_evidence(Query(question), [passage], texts, FakeEmbedder(), idf, budget), texts
+def _evidence(question, budget=4, text=ART.text):
+    passage = Passage("news", "News", text, 0, len(text), 1.0)
+    texts = {"news": text}
+    idf = grounding.idf_table([text])
+    query = question if isinstance(question, Query) else Query(question)
+    return grounding.select_evidence(query, [passage], texts, FakeEmbedder(), idf, budget), texts
 
 
 def test_claims_parse_markers_and_trailing_markers():
@@ -111,34 +112,28 @@ def test_answer_kinds(question, text, new, expected):
 
 
 def test_the_best_sentence_lacking_the_kind_asked_for_yields_to_its_neighbour():
-    text = ("Bloomberg reported the tungsten deal on Monday. The fund will retain 30% of the shares. "
-            "Boeing sold 40 aircraft to the airline.")
-    passage = Passage("n", "N", text, 0, len(text), 1.0)
-    evidence = grounding.select_evidence(Query("What stake does the fund keep in the deal Bloomberg reported?"),
-                                         [passage], {"n": text}, FakeEmbedder(), grounding.idf_table([text]), 4)
+    evidence, _ = _evidence("What stake does the fund keep in the deal Bloomberg reported?",
+                            text="Bloomberg reported the tungsten deal on Monday. The fund will retain 30% of the "
+                                 "shares. Boeing sold 40 aircraft to the airline.")
     shown, i = evidence.best
     assert "30%" in shown.sentences[i].text and evidence.fits
 
 
 def test_a_number_far_from_the_best_sentence_does_not_answer():
-    text = ("Cove Capital bought 70% of the shares. The deal closed on Monday. The weather was mild. "
-            "Separately, the city spent $4 million on parks.")
-    passage = Passage("n", "N", text, 0, len(text), 1.0)
-    evidence = grounding.select_evidence(Query("How much did Cove Capital pay for the shares?"),
-                                         [passage], {"n": text}, FakeEmbedder(), grounding.idf_table([text]), 4)
+    evidence, _ = _evidence("How much did Cove Capital pay for the shares?",
+                            text="Cove Capital bought 70% of the shares. The deal closed on Monday. The weather was "
+                                 "mild. Separately, the city spent $4 million on parks.")
     assert evidence.kind == "money" and not evidence.fits
 
 
 def test_a_follow_up_prefers_evidence_about_the_story_just_told():
-    passage = Passage("news", "News", ART.text, 0, len(ART.text), 1.0)
-    texts, idf = {"news": ART.text}, grounding.idf_table([ART.text])
     plain = Query("How many were bought?")
     end = ART.text.index("deposits.") + len("deposits.")
     told = Passage("news", "News", ART.text[:end], 0, end, 1.0)
     follow_up = Query("How many were bought?", "Who bought the deposits?", told)
     best = []
     for query in (plain, follow_up):
-        shown, i = grounding.select_evidence(query, [passage], texts, FakeEmbedder(), idf, 4).best
+        shown, i = _evidence(query)[0].best
         best.append(shown.sentences[i].text)
     assert "40 aircraft" in best[0] and "of the shares" in best[1]  # the told sentence or its neighbour
 
