@@ -128,12 +128,15 @@ def clean_question(question: str, settings: Settings) -> str:
     return text
 
 
-def clean_history(history: History) -> list[tuple[str, str | None]]:
+def clean_history(history: History, settings: Settings) -> list[tuple[str, str | None]]:
     turns = []
     for turn in history:
         if (isinstance(turn, (str, bytes)) or not isinstance(turn, Sequence) or len(turn) != 2
                 or not isinstance(turn[0], str) or not isinstance(turn[1], (str, type(None)))):
             raise QuestionError("history must be a list of [question, answer] pairs of text (answer may be null)")
+        if len(turn[0]) > settings.max_question_chars:  # an earlier question is searched and judged too
+            raise QuestionError(f"an earlier question is {len(turn[0]):,} characters long; the limit is "
+                                f"{settings.max_question_chars:,}")
         turns.append((normalise(turn[0]).replace("\n", " "), turn[1]))
     return turns
 
@@ -174,7 +177,7 @@ def stream_answer(question: str, history: History = (), index=None,
     """Yields pieces of the model's text as it writes, then the verified Answer last."""
     settings = _settings(index, settings)
     question = clean_question(question, settings)
-    history = clean_history(history)
+    history = clean_history(history, settings)
     loaded, idf = open_index(settings)
     embedder = embedder_for(settings)
     query = with_topic(search_query(question, history), loaded, idf, settings)

@@ -67,6 +67,11 @@ def test_malformed_history_is_a_domain_error(bundled, history):
         answer("And what stake does the seller keep?", history=history, settings=bundled)
 
 
+def test_an_overlong_earlier_question_is_refused(bundled):
+    with pytest.raises(QuestionError, match="earlier question is 2,001 characters"):
+        answer("And the stake?", history=[("x" * 2001, None)], settings=bundled)
+
+
 def test_follow_up_to_an_empty_question_is_a_plain_question():
     assert search_query("And what stake?", [("  ", None)]) == Query("And what stake?")
 
