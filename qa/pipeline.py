@@ -153,10 +153,9 @@ def with_topic(query: Query, loaded, idf, settings: Settings) -> Query:
     """A follow-up's evidence is sought near the sentence that answers the earlier question."""
     if query.earlier is None:
         return query
-    earlier = Query(query.earlier)
-    passages = retrieval.search(loaded, embedder_for(settings), earlier.text, settings.k, settings.candidates)
-    evidence = grounding.select_evidence(earlier, passages, loaded.texts, embedder_for(settings), idf,
-                                         settings.prompt_sentences)
+    earlier, embedder = Query(query.earlier), embedder_for(settings)
+    passages = retrieval.search(loaded, embedder, earlier.text, settings.k, settings.candidates)
+    evidence = grounding.select_evidence(earlier, passages, loaded.texts, embedder, idf, settings.prompt_sentences)
     if evidence.best is None or evidence.relevance < settings.relevance_floor:  # nothing was told
         return query
     shown, i = evidence.best
