@@ -136,16 +136,22 @@ def unsupported_sentences(r: Result) -> tuple[int, int]:
     return bad, total
 
 
-def load_cases(path: Path) -> tuple[str, list[Case], list]:
+def load_cases(path: Path) -> tuple[str, list[Case], Path | None]:
+    """The cases, and the SQuAD file whose articles they are asked of (None: ask the given index). A
+    seed_dev-format file may name one as "articles", relative to itself."""
+    data = _read(path)
+    if "questions" in data:
+        return "seed_dev", _seed_cases(data), (path.parent / data["articles"]) if data.get("articles") else None
+    if "data" in data:
+        return "squad_v2", _squad_cases(data), path
+    raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
+
+
+def _read(path: Path) -> dict:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise QAError(f"cannot read {path}: {exc}") from exc
-    if "questions" in data:
-        return "seed_dev", _seed_cases(data), []
-    if "data" in data:
-        return "squad_v2", _squad_cases(data), data["data"]
-    raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
 
 
 def _seed_cases(data: dict) -> list[Case]:
@@ -167,8 +173,8 @@ def _squad_cases(data: dict) -> list[Case]:
     return cases
 
 
-def squad_index(articles: list, settings: Settings, path: Path) -> Path:
-    """All articles of the file in one index, cached by content and settings so repeated runs are quick."""
+def squad_index(path: Path, settings: Settings) -> Path:
+    """All articles of a SQuAD file in one index, cached by content and settings so repeated runs are quick."""
     from . import store
     from .pipeline import add_articles
 
@@ -181,18 +187,17 @@ def squad_index(articles: list, settings: Settings, path: Path) -> Path:
 
         docs = [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
                              "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))
-                for a in articles]
+                for a in _read(path)["data"]]
         add_articles(docs, replace(settings, index=directory), bars())
     return directory
 
 
 def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False) -> Report:
-    dataset, cases, squad_articles = load_cases(path)
+    dataset, cases, articles = load_cases(path)
+    if articles is not None and not index_given:
+        settings = replace(settings, index=squad_index(articles, settings))
     if dataset == "squad_v2":
-        rng = random.Random(0)
-        cases = rng.sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
-        if not index_given:
-            settings = replace(settings, index=squad_index(squad_articles, settings, path))
+        cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
     elif limit:
         cases = cases[:limit]
     results = [_run(case, settings) for case in cases]

@@ -52,11 +52,18 @@ def is_number(token: str) -> bool:
 
 def names(text: str) -> set[str]:
     """Stems of capitalised words that do not start a sentence, and of numbers: the parts of a
-    claim that must appear, verbatim, in what it cites."""
+    claim that must appear, verbatim, in what it cites. Tokens are the ones content_stems() sees, so a
+    name is always something a cited text can contain ("U.S." or "C5+1" split into letters and digits)."""
     found = set()
-    for match in re.finditer(r"(?<![.!?:]\s)(?<!^)\b([A-Z][\w’'-]*|\d[\d.,]*%?)", text):
-        word = match.group(1)
-        if word.lower() not in STOPWORDS:
+    for match in _WORD.finditer(text):
+        word = match.group()
+        if (word[0].isupper() and len(word) > 1 and word.lower() not in STOPWORDS
+                and not _opens_sentence(text, match.start())):
             found.add(stem(word))
     found.update(s for s in map(stem, words(text)) if is_number(s))  # "six" and "6" alike
     return found
+
+
+def _opens_sentence(text: str, start: int) -> bool:
+    before = text[max(0, start - 12):start].rstrip(" \t\n\"'“‘([")
+    return not before or before[-1] in ".!?:"

@@ -41,13 +41,16 @@ def test_metrics_and_both_file_formats(tmp_path):
     seed.write_text(json.dumps({"questions": [{"id": "a", "question": "q?", "answers": ["x"], "support": "s"}],
                                 "followups": [{"id": "f", "history": [["q?", None]], "question": "And?",
                                                "answers": ["y"], "support": None}]}))
-    kind, cases, _ = load_cases(seed)
-    assert kind == "seed_dev" and cases[1].history == (("q?", None),)
+    kind, cases, articles = load_cases(seed)
+    assert kind == "seed_dev" and cases[1].history == (("q?", None),) and articles is None
     squad = tmp_path / "squad.json"
     squad.write_text(json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": "c", "qas": [
         {"id": "1", "question": "q", "answers": [], "is_impossible": True}]}]}]}))
     kind, cases, articles = load_cases(squad)
-    assert kind == "squad_v2" and cases[0].answers == () and articles[0]["title"] == "T"
+    assert kind == "squad_v2" and cases[0].answers == () and articles == squad
+    asked_of_squad = tmp_path / "followups.json"
+    asked_of_squad.write_text(json.dumps({"articles": "squad.json", "questions": [], "followups": []}))
+    assert load_cases(asked_of_squad)[2] == squad
 
 
 def test_report_rows_keep_every_column_for_off_topic_questions():
