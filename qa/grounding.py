@@ -162,13 +162,18 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     """Score every sentence of the retrieved passages against the question; keep the best `budget`
     (the prompt is the main latency cost) and number adjacent runs of them as passages."""
     q_stems = content_stems(query.text)
-    weights = idf_weights(q_stems, idf)
-    kind = answer_kind(query.question)  # a follow-up is searched with the earlier question but asks its own
+    # A follow-up is searched with the earlier question but asks something new: its own words rank the
+    # sentences, the story just told (the topic) adds continuity. Hand-written follow-ups on the SQuAD
+    # articles (bench/followups_squad.json): the best sentence held the answer 22 of 25 times against 13 of
+    # 25 ranked by both questions' words, and answerable vs not separated with AUC 0.91 against 0.80.
+    own = query.question if query.topic else query.text
+    weights = idf_weights(content_stems(own), idf)
+    kind = answer_kind(query.question)
     candidates = _candidate_sentences(passages, texts)
     if not candidates:
         return Evidence((), 0.0, frozenset(q_stems), kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
-    vectors = encode_cached(embedder, [query.text, query.topic.text if query.topic else "", *texts_of])
+    vectors = encode_cached(embedder, [own, query.topic.text if query.topic else "", *texts_of])
     scored = []
     for (passage, start, end), text, vector in zip(candidates, texts_of, vectors[2:]):
         stems = set(content_stems(text))

@@ -200,7 +200,8 @@ def judged_evidence(query: Query, passages: list[Passage], loaded, idf, settings
     holds the kind of answer asked for."""
     evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
                                          settings.prompt_sentences)
-    if evidence.relevance < settings.relevance_floor or not evidence.fits:
+    # A follow-up to an on-topic question is on-topic, though its own words may be as few as "In what year?".
+    if (evidence.relevance < settings.relevance_floor and query.topic is None) or not evidence.fits:
         return evidence
     generator = generator_for(settings)
     scores = generator.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))

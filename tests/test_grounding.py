@@ -138,6 +138,15 @@ def test_a_follow_up_prefers_evidence_about_the_story_just_told():
     assert "40 aircraft" in best[0] and "of the shares" in best[1]  # the told sentence or its neighbour
 
 
+def test_a_follow_up_is_ranked_by_its_own_words_within_the_story():
+    text = ("The plague killed about 40% of Egypt's population. Half of Paris's population died. "
+            "Egypt's population recovered slowly after the plague.")
+    told = Passage("news", "News", text[:51], 0, 51, 1.0)
+    query = Query("And of Paris?", "What share of Egypt's population did the plague kill?", told)
+    shown, i = _evidence(query, text=text)[0].best
+    assert shown.sentences[i].text == "Half of Paris's population died."
+
+
 def test_only_kinds_every_answer_has_steer_the_evidence():
     evidence, _ = _evidence("Who will retain the shares of the deal Bloomberg reported?")
     assert evidence.kind == "name" and all(x.fits for s in evidence.shown for x in s.sentences)

@@ -48,6 +48,12 @@ def test_question_whose_kind_of_answer_no_passage_holds_abstains_without_judging
     assert result.abstained and result.answerability is None and fake_generator.prompts == []
 
 
+def test_a_terse_follow_up_to_an_on_topic_question_is_judged_not_dismissed(bundled, fake_generator):
+    history = [("Who reported the tungsten deal?", None)]
+    assert answer("In what year?", settings=bundled).answerability is None  # alone it is off-topic
+    assert answer("In what year?", history=history, settings=bundled).answerability is not None
+
+
 def test_stream_yields_pieces_then_the_verified_answer(bundled):
     events = list(stream_answer("How many aircraft will be bought from Boeing?", settings=bundled))
     assert all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
