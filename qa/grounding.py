@@ -323,8 +323,13 @@ def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -
 
 def _supporting(claim: Claim, new: set[str], shown: Shown, anchor: int) -> tuple[Sentence, ...] | None:
     """The tightest window around the best evidence sentence that backs the claim, whatever the claim
-    cited (a wrong [n] is re-attributed); None if no such window does."""
-    found = [w for w in windows(shown) if shown.sentences[anchor] in w
+    cited (a wrong [n] is re-attributed); None if no such window does. The best sentence must lend the
+    claim a word of its own: a claim built from its neighbour alone overrules it ("Where was he born?"
+    answered from the sentence before "He wrote several treatises")."""
+    best = shown.sentences[anchor]
+    if not new & set(content_stems(best.text)):
+        return None
+    found = [w for w in windows(shown) if best in w
              and supports(claim.text, new, " ".join(x.text for x in w)) >= MIN_COVERAGE]
     return min(found, key=len) if found else None
 

@@ -46,6 +46,14 @@ def test_supported_sentence_is_kept_and_citation_narrowed_to_its_sentence():
     assert answer.raw_text == raw
 
 
+def test_a_claim_taken_wholly_from_the_best_sentences_neighbour_is_dropped():
+    evidence, texts = _evidence("Who reported the deal?")
+    answer = grounding.ground("Who reported the deal?", "Participants will acquire 40 aircraft from Boeing [1].",
+                              evidence, texts)
+    assert answer.text == "“Bloomberg reported the deal on Monday.” [1]."
+    assert answer.rejected == ("Participants will acquire 40 aircraft from Boeing.",)
+
+
 def test_wrong_citation_is_reattributed_to_the_supporting_passage():
     other = make_article("other", "Bloomberg reported the aircraft deal with Boeing on Monday.", "Other")
     texts = {"news": ART.text, "other": other.text}
