@@ -179,9 +179,12 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         stems = set(content_stems(text))
         cos, cov = float(vector @ vectors[0]), coverage(weights, stems)
         relevance = _relevance(cos, cov)
-        if query.topic:  # "And what stake does the seller keep?" is about the story just told
+        if query.topic:  # "And what stake does the seller keep?" is about the story just told...
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
-            relevance = 0.5 * relevance + 0.5 * (1.0 if near else float(vector @ vectors[1]))
+            continuity = 1.0 if near else float(vector @ vectors[1])
+            # ...but "How many aircraft will they buy from Boeing?" changes the story: nearness may lift a
+            # sentence, never sink one that answers the question's own words.
+            relevance = max(relevance, 0.5 * relevance + 0.5 * continuity)
         fits = kind not in HARD_KINDS or answers_type(kind, text, stems - set(q_stems))
         scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)

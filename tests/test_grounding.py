@@ -155,6 +155,13 @@ def test_a_follow_up_is_ranked_by_its_own_words_within_the_story():
     assert shown.sentences[i].text == "Half of Paris's population died."
 
 
+def test_a_question_that_changes_the_story_is_not_pulled_back_to_it():
+    told = Passage("news", "News", "Cove Capital LLC acquired 70% of the shares in two deposits.", 0, 60, 1.0)
+    query = Query("How many aircraft will they buy from Boeing?", "Who bought the deposits?", told)
+    shown, i = _evidence(query)[0].best
+    assert "40 aircraft" in shown.sentences[i].text
+
+
 def test_only_kinds_every_answer_has_steer_the_evidence():
     evidence, _ = _evidence("Who will retain the shares of the deal Bloomberg reported?")
     assert evidence.kind == "name" and all(x.fits for s in evidence.shown for x in s.sentences)
