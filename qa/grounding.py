@@ -179,17 +179,21 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         stems = set(content_stems(text))
         cos, cov = float(vector @ vectors[0]), coverage(weights, stems)
         relevance = _relevance(cos, cov)
-        if query.topic:  # "And what stake does the seller keep?" is about the story just told...
+        if query.topic:
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
-            continuity = 1.0 if near else float(vector @ vectors[1])
-            # ...but "How many aircraft will they buy from Boeing?" changes the story: nearness may lift a
-            # sentence, never sink one that answers the question's own words.
-            relevance = max(relevance, 0.5 * relevance + 0.5 * continuity)
+            relevance = _story_relevance(relevance, 1.0 if near else float(vector @ vectors[1]))
         fits = kind not in HARD_KINDS or answers_type(kind, text, stems - set(q_stems))
         scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
     return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
+
+
+def _story_relevance(relevance: float, continuity: float) -> float:
+    """Nearness to the story just told lifts a follow-up's evidence ("And what stake does the seller
+    keep?") but never sinks a sentence that answers its own words: "How many aircraft will they buy from
+    Boeing?" changes the story."""
+    return max(relevance, 0.5 * relevance + 0.5 * continuity)
 
 
 def _adjacent(texts: dict[str, str], topic: Passage, article_id: str, start: int, end: int) -> bool:
