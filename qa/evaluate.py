@@ -141,10 +141,19 @@ def load_cases(path: Path) -> tuple[str, list[Case], Path | None]:
     seed_dev-format file may name one as "articles", relative to itself."""
     data = _read(path)
     if "questions" in data:
-        return "seed_dev", _seed_cases(data), (path.parent / data["articles"]) if data.get("articles") else None
+        return "seed_dev", _seed_cases(data), _articles_file(path, data)
     if "data" in data:
         return "squad_v2", _squad_cases(data), path
     raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
+
+
+def _articles_file(path: Path, data: dict) -> Path | None:
+    if not data.get("articles"):
+        return None
+    articles = path.parent / data["articles"]
+    if not articles.is_file():
+        raise QAError(f"{path}: its articles file {articles} does not exist")
+    return articles
 
 
 def _read(path: Path) -> dict:

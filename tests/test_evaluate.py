@@ -1,5 +1,8 @@
 import json
 
+import pytest
+
+from qa.errors import QAError
 from qa.evaluate import Case, Result, contains, f1, load_cases, metrics, normalise_answer, right, unsupported_sentences
 from qa.types import Answer, Citation
 
@@ -51,6 +54,9 @@ def test_metrics_and_both_file_formats(tmp_path):
     asked_of_squad = tmp_path / "followups.json"
     asked_of_squad.write_text(json.dumps({"articles": "squad.json", "questions": [], "followups": []}))
     assert load_cases(asked_of_squad)[2] == squad
+    squad.unlink()
+    with pytest.raises(QAError, match="squad.json does not exist"):
+        load_cases(asked_of_squad)
 
 
 def test_report_rows_keep_every_column_for_off_topic_questions():
