@@ -38,8 +38,8 @@ class Settings:
     relevance_floor: float = 0.3
     # Answerability (log-odds, see grounding.answerability) below which it abstains. From `qa eval`:
     # seed_dev's answerable questions score -0.43 and up, its unanswerable ones -0.65 and down; on
-    # squad_v2_dev15 (200 questions, adversarial unanswerables) -0.5 answers 59 % of answerable questions
-    # right and abstains on 51 % of unanswerable ones; -0.2 gives 57 % / 61 %, 0.0 54 % / 74 %.
+    # squad_v2_dev15 (200 questions, adversarial unanswerables) -0.5 answers 61 % of answerable questions
+    # right and abstains on 51 % of unanswerable ones; -0.2 gives 58 % / 61 %, 0.0 55 % / 74 %.
     abstain_threshold: float = -0.5
     max_question_chars: int = 2000
     max_article_bytes: int = 5_000_000
