@@ -14,7 +14,7 @@ from .types import Article
 
 SUFFIXES = {".txt", ".md", ".markdown", ".html", ".htm"}
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
-_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
 _TITLE_MAX = 120
 
 
@@ -56,7 +56,7 @@ def make_article(
 
 def _first_line_title(text: str) -> str | None:
     first = text.split("\n", 1)[0]
-    heading = _HEADING.match(first)
+    heading = HEADING.match(first)
     if heading:
         return heading.group(1)
     # A short first line without final punctuation reads as a headline; a sentence does not.
@@ -122,8 +122,12 @@ def _front_matter(raw: str) -> tuple[dict[str, str], str]:
 
 def _parse_html(article_id: str, raw: str, name: str) -> Article:
     import trafilatura
+    from trafilatura.settings import set_date_params
 
-    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, include_tables=True)
+    # Only a date the page declares: the extensive search guesses one from any year in the text ("bleached
+    # in 2024" became 2024-01-01), and dates order conflicting sources.
+    doc = trafilatura.bare_extraction(raw, with_metadata=True, include_comments=False, include_tables=True,
+                                      date_extraction_params=set_date_params(extensive=False))
     text = getattr(doc, "text", None) if doc is not None else None
     if not text:
         raise ArticleError(f"{name}: no article text found in the HTML")

@@ -43,6 +43,17 @@ def test_html_main_text_without_scripts_styles_or_navigation(tmp_path):
     assert article.title == "Minerals summit"
 
 
+@pytest.mark.parametrize("meta, date", [
+    ("", None),
+    ('<meta property="article:published_time" content="2025-05-02T10:00:00Z">', "2025-05-02"),
+])
+def test_html_date_is_the_declared_one_never_a_year_guessed_from_the_text(tmp_path, meta, date):
+    html = (f"<html><head><title>Reef</title>{meta}</head><body><article><h1>Coral bleaching</h1>"
+            "<p>Scientists said 40 percent of the Great Barrier Reef was bleached in 2024, the worst year.</p>"
+            "<p>The study was led by Dr. Mara Lind of James Cook University.</p></article></body></html>")
+    assert read_article(write(tmp_path / "reef.html", html), LIMIT).date == date
+
+
 def test_normalise_folds_whitespace_and_composes_unicode():
     assert normalise("Cafe\u0301  costs\t5 \r\n\n\n\nNext\x00 line ") == "Café costs 5\n\nNext line"
 
