@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .articles import HEADING
 from .chunking import sentence_spans
 from .embedding import Embedder, encode_cached
 from .lexical import content_stems, names, stem
@@ -149,12 +150,21 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
     seen, found = set(), []
     for passage in passages:
         for start, end in sentence_spans(texts[passage.article_id], passage.start, passage.end):
-            if INJECTION.search(texts[passage.article_id][start:end]):
+            text = texts[passage.article_id][start:end]
+            if INJECTION.search(text) or is_heading(texts[passage.article_id], start, end, passage.title):
                 continue
             if (passage.article_id, start) not in seen:
                 seen.add((passage.article_id, start))
                 found.append((passage, start, end))
     return found
+
+
+def is_heading(text: str, start: int, end: int, title: str) -> bool:
+    """A heading names a section and states nothing: "When did the rover land?" was answered with the
+    quote "# Rover lands". Markdown headings, and the first line when it is the article's title."""
+    line_start = start == 0 or text[start - 1] == "\n"
+    line = text[start:end]
+    return line_start and (HEADING.match(line) is not None or (start == 0 and line.lstrip("# ") == title))
 
 
 def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str], embedder: Embedder,

@@ -162,6 +162,18 @@ def test_a_question_that_changes_the_story_is_not_pulled_back_to_it():
     assert "40 aircraft" in shown.sentences[i].text
 
 
+@pytest.mark.parametrize("text, title", [
+    ("# Rover lands\n\nThe rover landed in Jezero crater on 18 February 2021.", "Mars news"),
+    ("Rover lands\nThe rover landed in Jezero crater on 18 February 2021.", "Rover lands"),
+])
+def test_headings_are_never_evidence(text, title):
+    passage = Passage("mars", title, text, 0, len(text), 1.0)
+    evidence = grounding.select_evidence(Query("When did the rover land?"), [passage], {"mars": text},
+                                         FakeEmbedder(), grounding.idf_table([text]), 4)
+    assert [x.text for s in evidence.shown for x in s.sentences] == [
+        "The rover landed in Jezero crater on 18 February 2021."]
+
+
 def test_only_kinds_every_answer_has_steer_the_evidence():
     evidence, _ = _evidence("Who will retain the shares of the deal Bloomberg reported?")
     assert evidence.kind == "name" and all(x.fits for s in evidence.shown for x in s.sentences)
