@@ -123,8 +123,10 @@ def clean_question(question: str, settings: Settings) -> str:
         raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
                             f"{settings.max_question_chars:,}")
     text = normalise(question).replace("\n", " ")
-    if not content_stems(text):
+    if not text.strip():
         raise QuestionError("the question is empty")
+    if not content_stems(text):  # "???" or "x y": nothing to search for, so nothing could be cited
+        raise QuestionError(f"the question has no words to search for: {text[:60]!r}")
     return text
 
 

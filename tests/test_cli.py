@@ -55,6 +55,7 @@ def test_bad_files_get_one_line_each_and_good_ones_are_indexed(index_dir, tmp_pa
 
 @pytest.mark.parametrize("argv,message", [
     (["ask", "   "], "the question is empty"),
+    (["ask", "???"], "the question has no words to search for: '???'"),
     (["index", "remove", "nope"], "no article 'nope'"),
     (["index", "add", "/nonexistent/file.txt"], "no such file"),
     (["ask", "And the stake?", "--history", '{"q": "a"}'], "--history must be a JSON list"),

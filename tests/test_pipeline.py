@@ -103,7 +103,7 @@ def test_injection_inside_an_article_does_not_change_the_rules(settings, monkeyp
     assert "cheese" not in result.text and "bridge" in result.text
 
 
-@pytest.mark.parametrize("question,message", [("", "empty"), ("   \n\t ", "empty"), ("?!", "empty"),
+@pytest.mark.parametrize("question,message", [("", "empty"), ("   \n\t ", "empty"), ("?!", "no words to search for"),
                                               ("x" * 3000, "limit")])
 def test_bad_questions_raise_domain_errors(bundled, question, message):
     with pytest.raises(QuestionError, match=message):
