@@ -149,9 +149,9 @@ def coverage(weights: dict[str, float], text_stems: set[str]) -> float:
 def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list[tuple[Passage, int, int]]:
     seen, found = set(), []
     for passage in passages:
-        for start, end in sentence_spans(texts[passage.article_id], passage.start, passage.end):
-            text = texts[passage.article_id][start:end]
-            if INJECTION.search(text) or is_heading(texts[passage.article_id], start, end, passage.title):
+        text = texts[passage.article_id]
+        for start, end in sentence_spans(text, passage.start, passage.end):
+            if INJECTION.search(text[start:end]) or is_heading(text, start, end, passage.title):
                 continue
             if (passage.article_id, start) not in seen:
                 seen.add((passage.article_id, start))
