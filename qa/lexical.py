@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 _WORD = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 STOPWORDS = frozenset("""
@@ -23,9 +24,32 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+# Irregular past forms, so that "Who will build the ferries?" meets "The ferries will be built": a suffix
+# stemmer cannot relate them. Only forms that are rarely another word ("left", "saw" are not here).
+IRREGULAR = dict(pair.split(":") for pair in """
+became:become began:begin begun:begin bought:buy brought:bring built:build caught:catch chose:choose
+chosen:choose came:come dealt:deal drew:draw drawn:draw drove:drive driven:drive fed:feed fled:flee
+flew:fly flown:fly fought:fight forgot:forget forgotten:forget froze:freeze frozen:freeze gave:give
+given:give gone:go went:go grew:grow grown:grow heard:hear held:hold hid:hide hidden:hide kept:keep
+knew:know known:know laid:lay led:lead lent:lend lost:lose made:make meant:mean met:meet paid:pay
+ran:run rose:rise risen:rise sent:send shown:show shot:shoot sold:sell sought:seek spent:spend
+spoke:speak spoken:speak stole:steal stolen:steal stood:stand struck:strike swore:swear sworn:swear
+taken:take took:take taught:teach thought:think threw:throw thrown:throw told:tell understood:understand
+withdrew:withdraw withdrawn:withdraw won:win wore:wear worn:wear wrote:write written:write
+""".split())
+
+
+@lru_cache(maxsize=1)
+def _snowball():
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
-    """A deliberately light suffix stripper: enough to match 'deposits'/'deposit' and
-    'acquired'/'acquire' without conflating unrelated words."""
+    """Snowball (Porter 2) English stems, which relate 'vote'/'voted' and 'ferry'/'ferries' where the
+    hand-written suffix stripper before it did not; numbers as digits ("six" and "6" alike)."""
     w = word.lower().replace("’", "'")
     if w.endswith("'s"):
         w = w[:-2]
@@ -33,13 +57,7 @@ def stem(word: str) -> str:
         return NUMBER_WORDS[w]
     if w[:1].isdigit():
         return w.replace(",", "").rstrip("%")
-    for suffix, keep in (("ies", 3), ("ing", 5), ("ed", 4), ("es", 4), ("s", 3), ("ly", 4)):
-        if w.endswith(suffix) and len(w) - len(suffix) >= keep - 1 and not w.endswith("ss"):
-            w = w[: -len(suffix)]
-            if suffix == "ies":
-                w += "y"
-            break
-    return w.rstrip("e") if len(w) > 4 else w
+    return _snowball().stemWord(IRREGULAR.get(w, w))
 
 
 def content_stems(text: str) -> list[str]:

@@ -3,6 +3,7 @@ import pytest
 from qa import grounding
 from qa.articles import make_article
 from qa.grounding import claims, supports
+from qa.lexical import stem
 from qa.prompts import ABSTENTION
 from qa.types import Passage, Query
 
@@ -30,8 +31,8 @@ def test_claims_parse_markers_and_trailing_markers():
 
 def test_a_claim_needs_its_names_and_numbers_in_the_cited_text():
     text = "Plans to acquire 40 aircraft from Boeing Co."
-    assert supports("Boeing sells 40 aircraft.", {"boeing", "sell"}, text) == 0.5
-    assert supports("Airbus sells 40 aircraft.", {"airbus"}, text) == 0.0
+    assert supports("Boeing sells 40 aircraft.", {stem("Boeing"), stem("sells")}, text) == 0.5
+    assert supports("Airbus sells 40 aircraft.", {stem("Airbus")}, text) == 0.0
     assert supports("Boeing sells 50 aircraft.", {"50"}, text) == 0.0
 
 
@@ -135,15 +136,16 @@ def test_a_number_far_from_the_best_sentence_does_not_answer():
 
 
 def test_a_follow_up_prefers_evidence_about_the_story_just_told():
-    plain = Query("How many were bought?")
-    end = ART.text.index("deposits.") + len("deposits.")
-    told = Passage("news", "News", ART.text[:end], 0, end, 1.0)
-    follow_up = Query("How many were bought?", "Who bought the deposits?", told)
+    plain = Query("How many were acquired?")
+    start = ART.text.index("The meeting")
+    end = ART.text.index("Boeing Co.") + len("Boeing Co.")
+    told = Passage("news", "News", ART.text[start:end], start, end, 1.0)
+    follow_up = Query("How many were acquired?", "What did the meeting participants announce?", told)
     best = []
     for query in (plain, follow_up):
         shown, i = _evidence(query)[0].best
         best.append(shown.sentences[i].text)
-    assert "40 aircraft" in best[0] and "of the shares" in best[1]  # the told sentence or its neighbour
+    assert "of the shares" in best[0] and "40 aircraft" in best[1]
 
 
 def test_a_follow_up_is_ranked_by_its_own_words_within_the_story():

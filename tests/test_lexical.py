@@ -16,3 +16,9 @@ def test_abbreviations_and_codes_yield_only_words_a_citation_can_contain():
 @given(st.text(alphabet="AbCd5+.,:!? \"'’-xYz", max_size=60))
 def test_every_name_is_among_the_texts_own_words(text):
     assert names(text) <= set(content_stems(text))
+
+
+def test_inflections_and_irregular_past_forms_share_a_stem():
+    pairs = [("vote", "voted"), ("ferry", "ferries"), ("build", "built"), ("sell", "sold"), ("acquire", "acquired")]
+    assert all(content_stems(a) == content_stems(b) for a, b in pairs)
+    assert content_stems("six ferries") == content_stems("6 ferry")
