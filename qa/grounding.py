@@ -48,6 +48,10 @@ MONEY = re.compile(r"[$€£¥₹₽₩₺]|\b(dollars?|euros?|pounds|yen|yuan|r
 TIME_WORDS = frozenset("january february march april may june july august september october november december "
                        "monday tuesday wednesday thursday friday saturday sunday century decade year month week day "
                        "ago last next early late spring summer autumn fall winter".split())
+# Opens a sentence about what the sentence before it named. SQuAD dev, two samples of 800 answerable
+# questions: counting that sentence's words raised the best sentence's hits from 76.6 to 77.8 % and from
+# 80.4 to 80.9 %; a pronoun anywhere in the sentence, or only the personal pronouns, did worse.
+ANAPHOR = re.compile(r"^(He|She|It|They|His|Her|Its|Their|This|These|Those)\b")
 REFUSAL = re.compile(r"\b(not (found|mentioned|provided|specified|stated|given)|(do|does|did)(n't| not) (say|mention|"
                      r"specify|state|contain|provide)|no information|cannot be determined)\b", re.I)
 
@@ -185,9 +189,9 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
     vectors = encode_cached(embedder, [own, query.topic.text if query.topic else "", *texts_of])
     scored = []
-    for (passage, start, end), text, vector in zip(candidates, texts_of, vectors[2:]):
+    for n, ((passage, start, end), text, vector) in enumerate(zip(candidates, texts_of, vectors[2:])):
         stems = set(content_stems(text))
-        cos, cov = float(vector @ vectors[0]), coverage(weights, stems)
+        cos, cov = float(vector @ vectors[0]), coverage(weights, stems | _antecedent_stems(candidates, n, texts))
         relevance = _relevance(cos, cov)
         if query.topic:
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
@@ -197,6 +201,19 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
     return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
+
+
+def _antecedent_stems(candidates: list[tuple[Passage, int, int]], n: int, texts: dict[str, str]) -> set[str]:
+    """A sentence that opens with a pronoun ("His party had proposed five ferries.") is about what the
+    sentence just before it names, so that sentence's words count toward its coverage."""
+    passage, start, end = candidates[n]
+    if n == 0 or not ANAPHOR.match(texts[passage.article_id][start:end]):
+        return set()
+    before, b_start, b_end = candidates[n - 1]
+    text = texts[passage.article_id]
+    if before.article_id != passage.article_id or text[b_end:start].strip():
+        return set()
+    return set(content_stems(text[b_start:b_end]))
 
 
 def _story_relevance(relevance: float, continuity: float) -> float:

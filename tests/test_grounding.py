@@ -176,6 +176,13 @@ def test_headings_are_never_evidence(text, title):
         "The rover landed in Jezero crater on 18 February 2021."]
 
 
+def test_a_sentence_opening_with_a_pronoun_is_read_with_the_sentence_it_refers_to():
+    text = ("Opposition leader Ola Nordmann criticised the decision. His party had proposed a smaller fleet of "
+            "five ferries and a new bus depot near the old harbour in the west of the city.")
+    shown, i = _evidence("What did the opposition propose?", text=text)[0].best
+    assert shown.sentences[i].text.startswith("His party")
+
+
 def test_only_kinds_every_answer_has_steer_the_evidence():
     evidence, _ = _evidence("Who will retain the shares of the deal Bloomberg reported?")
     assert evidence.kind == "name" and all(x.fits for s in evidence.shown for x in s.sentences)
