@@ -39,6 +39,11 @@ withdrew:withdraw withdrawn:withdraw won:win wore:wear worn:wear wrote:write wri
 """.split())
 
 
+_ISE = re.compile(r"(?<=\w{3})is(e|es|ed|ely|ing|ingly|ation|ations|er|ers)$")
+_OUR = re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able|er|ers)?$")
+_TRE = re.compile(r"(?<=\w{3})tre(s)?$")
+
+
 @lru_cache(maxsize=1)
 def _snowball():
     import snowballstemmer
@@ -57,7 +62,13 @@ def stem(word: str) -> str:
         return NUMBER_WORDS[w]
     if w[:1].isdigit():
         return w.replace(",", "").rstrip("%")
-    return _snowball().stemWord(IRREGULAR.get(w, w))
+    return _snowball().stemWord(_american(IRREGULAR.get(w, w)))
+
+
+def _american(word: str) -> str:
+    """One spelling for both sides of the Atlantic: the model writes "criticized" about an article that
+    says "criticised", and a claim must find its words in what it cites."""
+    return _TRE.sub(r"ter\1", _OUR.sub(r"or\1", _ISE.sub(r"iz\1", word)))
 
 
 def content_stems(text: str) -> list[str]:
