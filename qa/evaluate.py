@@ -13,11 +13,11 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .articles import make_article
+from .articles import article_files, load_articles, make_article
 from .errors import QAError
 from .lexical import NUMBER_WORDS
 from .settings import Settings
-from .types import Answer
+from .types import Answer, Article
 
 RECALL_K = 5
 SQUAD_SAMPLE = 200
@@ -137,22 +137,22 @@ def unsupported_sentences(r: Result) -> tuple[int, int]:
 
 
 def load_cases(path: Path) -> tuple[str, list[Case], Path | None]:
-    """The cases, and the SQuAD file whose articles they are asked of (None: ask the given index). A
-    seed_dev-format file may name one as "articles", relative to itself."""
+    """The cases, and the SQuAD file or folder of article files they are asked of (None: ask the given
+    index). A seed_dev-format file may name one as "articles", relative to itself."""
     data = _read(path)
     if "questions" in data:
-        return "seed_dev", _seed_cases(data), _articles_file(path, data)
+        return "seed_dev", _seed_cases(data), _articles_source(path, data)
     if "data" in data:
         return "squad_v2", _squad_cases(data), path
     raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
 
 
-def _articles_file(path: Path, data: dict) -> Path | None:
+def _articles_source(path: Path, data: dict) -> Path | None:
     if not data.get("articles"):
         return None
     articles = path.parent / data["articles"]
-    if not articles.is_file():
-        raise QAError(f"{path}: its articles file {articles} does not exist")
+    if not articles.exists():
+        raise QAError(f"{path}: its articles file or folder {articles} does not exist")
     return articles
 
 
@@ -182,29 +182,40 @@ def _squad_cases(data: dict) -> list[Case]:
     return cases
 
 
-def squad_index(path: Path, settings: Settings) -> Path:
-    """All articles of a SQuAD file in one index, cached by content and settings so repeated runs are quick."""
+def articles_index(path: Path, settings: Settings) -> Path:
+    """The articles an eval file is asked of (a SQuAD file, or a folder of article files) in one index,
+    cached by content and settings so repeated runs are quick."""
     from . import store
     from .pipeline import add_articles
 
-    key = hashlib.sha256(path.read_bytes())
+    key = hashlib.sha256()
+    for file in sorted(article_files([path])):
+        key.update(f"{file.relative_to(path) if path.is_dir() else ''}\0".encode() + file.read_bytes())
     key.update(f"{settings.embedder}/{settings.chunk_chars}/{settings.chunk_overlap_chars}/"
                f"{store.FORMAT_VERSION}".encode())
     directory = settings.cache / f"eval-{key.hexdigest()[:16]}"
     if store.read_manifest(directory) is None:
         from .progress import bars
 
-        docs = [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
-                             "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))
-                for a in _read(path)["data"]]
-        add_articles(docs, replace(settings, index=directory), bars())
+        add_articles(_source_articles(path, settings), replace(settings, index=directory), bars())
     return directory
+
+
+def _source_articles(path: Path, settings: Settings) -> list[Article]:
+    if path.is_dir():
+        articles, skipped = load_articles([path], settings.max_article_bytes)
+        if skipped or not articles:
+            raise QAError(f"{path}: {f'{skipped[0].path}: {skipped[0].reason}' if skipped else 'no articles'}")
+        return articles
+    return [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
+                         "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))
+            for a in _read(path)["data"]]
 
 
 def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False) -> Report:
     dataset, cases, articles = load_cases(path)
     if articles is not None and not index_given:
-        settings = replace(settings, index=squad_index(articles, settings))
+        settings = replace(settings, index=articles_index(articles, settings))
     if dataset == "squad_v2":
         cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
     elif limit:

@@ -2,9 +2,12 @@ import json
 
 import pytest
 
+from qa import store
 from qa.errors import QAError
 from qa.evaluate import Case, Result, contains, f1, load_cases, metrics, normalise_answer, right, unsupported_sentences
 from qa.types import Answer, Citation
+
+from .conftest import write
 
 
 def _result(text, gold=("Boeing",), abstained=False, score=0.0, quote="plans to acquire 40 aircraft from Boeing Co."):
@@ -57,6 +60,23 @@ def test_metrics_and_both_file_formats(tmp_path):
     squad.unlink()
     with pytest.raises(QAError, match="squad.json does not exist"):
         load_cases(asked_of_squad)
+
+
+def test_an_eval_file_may_name_a_folder_of_articles_which_is_indexed_once(tmp_path, settings):
+    from qa.evaluate import articles_index
+
+    write(tmp_path / "news" / "ferry.txt", "The council ordered nine electric ferries from Damen on Tuesday.")
+    asked = tmp_path / "questions.json"
+    asked.write_text(json.dumps({"articles": "news", "questions": [
+        {"id": "a", "question": "Who builds the ferries?", "answers": ["Damen"], "support": "from Damen"}]}))
+    folder = load_cases(asked)[2]
+    assert folder == tmp_path / "news"
+    index = articles_index(folder, settings)
+    assert [a.id for a in store.read_manifest(index).articles] == ["ferry"]
+    assert articles_index(folder, settings) == index  # same content: the cached index
+    write(tmp_path / "news" / "bad.txt", b"\x00\x01")
+    with pytest.raises(QAError, match="bad.txt: binary file"):
+        articles_index(folder, settings)
 
 
 def test_report_rows_keep_every_column_for_off_topic_questions():
