@@ -39,11 +39,6 @@ withdrew:withdraw withdrawn:withdraw won:win wore:wear worn:wear wrote:write wri
 """.split())
 
 
-_ISE = re.compile(r"(?<=\w{3})is(e|es|ed|ely|ing|ingly|ation|ations|er|ers)$")
-_OUR = re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able|er|ers)?$")
-_TRE = re.compile(r"(?<=\w{3})tre(s)?$")
-
-
 @lru_cache(maxsize=1)
 def _snowball():
     import snowballstemmer
@@ -63,6 +58,11 @@ def stem(word: str) -> str:
     if w[:1].isdigit():
         return w.replace(",", "").rstrip("%")
     return _snowball().stemWord(_american(IRREGULAR.get(w, w)))
+
+
+_ISE = re.compile(r"(?<=\w{3})is(e|es|ed|ely|ing|ingly|ation|ations|er|ers)$")
+_OUR = re.compile(r"(?<=\w{3})our(s|ed|ing|ite|ites|able|er|ers)?$")
+_TRE = re.compile(r"(?<=\w{3})tre(s)?$")
 
 
 def _american(word: str) -> str:

@@ -37,9 +37,9 @@ class Settings:
     # Below this evidence relevance (similarity + word coverage) the question is off-topic: abstain at once.
     relevance_floor: float = 0.3
     # Answerability (log-odds, see grounding.answerability) below which it abstains. From `qa eval`:
-    # seed_dev's answerable questions score -0.43 and up, its unanswerable ones -0.65 and down; on
-    # squad_v2_dev15 (200 questions, adversarial unanswerables) -0.5 answers 61 % of answerable questions
-    # right and abstains on 51 % of unanswerable ones; -0.2 gives 58 % / 61 %, 0.0 55 % / 74 %.
+    # seed_dev's answerable questions score -0.44 and up, its unanswerable ones -0.65 and down; on
+    # squad_v2_dev15 (200 questions, adversarial unanswerables) -0.5 answers 64 % of answerable questions
+    # right and abstains on 52 % of unanswerable ones; -0.2 gives 60 % / 61 %, 0.0 59 % / 73 %.
     abstain_threshold: float = -0.5
     max_question_chars: int = 2000
     max_article_bytes: int = 5_000_000
