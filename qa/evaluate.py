@@ -204,8 +204,10 @@ def articles_index(path: Path, settings: Settings) -> Path:
 def _source_articles(path: Path, settings: Settings) -> list[Article]:
     if path.is_dir():
         articles, skipped = load_articles([path], settings.max_article_bytes)
-        if skipped or not articles:
-            raise QAError(f"{path}: {f'{skipped[0].path}: {skipped[0].reason}' if skipped else 'no articles'}")
+        if skipped:
+            raise QAError(f"{path}: cannot index {skipped[0].reason}")
+        if not articles:
+            raise QAError(f"{path}: no .txt, .md or .html files")
         return articles
     return [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
                          "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))

@@ -155,7 +155,7 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
     for passage in passages:
         text = texts[passage.article_id]
         for start, end in sentence_spans(text, passage.start, passage.end):
-            if INJECTION.search(text[start:end]) or is_heading(text, start, end, passage.title):
+            if INJECTION.search(text[start:end]) or _is_heading(text, start, end, passage.title):
                 continue
             if (passage.article_id, start) not in seen:
                 seen.add((passage.article_id, start))
@@ -163,7 +163,7 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
     return found
 
 
-def is_heading(text: str, start: int, end: int, title: str) -> bool:
+def _is_heading(text: str, start: int, end: int, title: str) -> bool:
     """A heading names a section and states nothing: "When did the rover land?" was answered with the
     quote "# Rover lands". Markdown headings, and the first line when it is the article's title."""
     line_start = start == 0 or text[start - 1] == "\n"
@@ -188,10 +188,12 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         return Evidence((), 0.0, frozenset(q_stems), kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
     vectors = encode_cached(embedder, [own, query.topic.text if query.topic else "", *texts_of])
+    stems_of = [set(content_stems(text)) for text in texts_of]
     scored = []
     for n, ((passage, start, end), text, vector) in enumerate(zip(candidates, texts_of, vectors[2:])):
-        stems = set(content_stems(text))
-        cos, cov = float(vector @ vectors[0]), coverage(weights, stems | _antecedent_stems(candidates, n, texts))
+        stems = stems_of[n]
+        context = stems | stems_of[n - 1] if _refers_back(candidates, n, texts) else stems
+        cos, cov = float(vector @ vectors[0]), coverage(weights, context)
         relevance = _relevance(cos, cov)
         if query.topic:
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
@@ -203,17 +205,15 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
 
 
-def _antecedent_stems(candidates: list[tuple[Passage, int, int]], n: int, texts: dict[str, str]) -> set[str]:
-    """A sentence that opens with a pronoun ("His party had proposed five ferries.") is about what the
-    sentence just before it names, so that sentence's words count toward its coverage."""
+def _refers_back(candidates: list[tuple[Passage, int, int]], n: int, texts: dict[str, str]) -> bool:
+    """Sentence n opens with a pronoun right after sentence n-1 ("His party had proposed five ferries."
+    after "Opposition leader Ola Nordmann…"): it is about what that sentence names, so that sentence's
+    words count toward its coverage."""
     passage, start, end = candidates[n]
     if n == 0 or not ANAPHOR.match(texts[passage.article_id][start:end]):
-        return set()
-    before, b_start, b_end = candidates[n - 1]
-    text = texts[passage.article_id]
-    if before.article_id != passage.article_id or text[b_end:start].strip():
-        return set()
-    return set(content_stems(text[b_start:b_end]))
+        return False
+    before, _, b_end = candidates[n - 1]
+    return before.article_id == passage.article_id and not texts[passage.article_id][b_end:start].strip()
 
 
 def _story_relevance(relevance: float, continuity: float) -> float:
