@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .articles import article_files, load_articles, make_article
+from .articles import article_files, load_articles, make_article, slugify
 from .errors import QAError
 from .lexical import NUMBER_WORDS
 from .settings import Settings
@@ -209,8 +209,8 @@ def _source_articles(path: Path, settings: Settings) -> list[Article]:
         if not articles:
             raise QAError(f"{path}: no .txt, .md or .html files")
         return articles
-    return [make_article(re.sub(r"[^a-z0-9]+", "-", a["title"].lower()).strip("-"),
-                         "\n\n".join(p["context"] for p in a["paragraphs"]), a["title"].replace("_", " "))
+    return [make_article(slugify(a["title"]), "\n\n".join(p["context"] for p in a["paragraphs"]),
+                         a["title"].replace("_", " "))
             for a in _read(path)["data"]]
 
 

@@ -175,7 +175,7 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
                     idf: dict[str, float], budget: int) -> Evidence:
     """Score every sentence of the retrieved passages against the question; keep the best `budget`
     (the prompt is the main latency cost) and number adjacent runs of them as passages."""
-    q_stems = content_stems(query.text)
+    q_stems = frozenset(content_stems(query.text))
     # A follow-up is searched with the earlier question but asks something new: its own words rank the
     # sentences, the story just told (the topic) adds continuity. Hand-written follow-ups on the SQuAD
     # articles (bench/followups_squad.json): the best sentence held the answer 23 of 25 times against 13 of
@@ -185,7 +185,7 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     kind = answer_kind(query.question)
     candidates = _candidate_sentences(passages, texts)
     if not candidates:
-        return Evidence((), 0.0, frozenset(q_stems), kind)
+        return Evidence((), 0.0, q_stems, kind)
     texts_of = [texts[p.article_id][s:e] for p, s, e in candidates]
     vectors = encode_cached(embedder, [own, query.topic.text if query.topic else "", *texts_of])
     stems_of = [set(content_stems(text)) for text in texts_of]
@@ -198,11 +198,11 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         if query.topic:
             near = _adjacent(texts, query.topic, passage.article_id, start, end)
             relevance = _story_relevance(relevance, 1.0 if near else float(vector @ vectors[1]))
-        fits = kind not in HARD_KINDS or answers_type(kind, text, stems - set(q_stems))
+        fits = kind not in HARD_KINDS or answers_type(kind, text, stems - q_stems)
         scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
     chosen = scored[:budget]
-    return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), frozenset(q_stems), kind)
+    return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), q_stems, kind)
 
 
 def _refers_back(candidates: list[tuple[Passage, int, int]], n: int, texts: dict[str, str]) -> bool:

@@ -20,6 +20,7 @@ def test_every_name_is_among_the_texts_own_words(text):
 
 def test_inflections_and_irregular_past_forms_share_a_stem():
     pairs = [("criticised", "criticized"), ("organisation", "organization"), ("labour", "labor"),
-             ("centres", "centers"), ("harbour", "harbor"), ("vote", "voted"), ("ferry", "ferries"), ("build", "built"), ("sell", "sold"), ("acquire", "acquired")]
+             ("centres", "centers"), ("harbour", "harbor"), ("vote", "voted"), ("ferry", "ferries"),
+             ("build", "built"), ("sell", "sold"), ("acquire", "acquired")]
     assert all(content_stems(a) == content_stems(b) for a, b in pairs)
     assert content_stems("six ferries") == content_stems("6 ferry")
