@@ -20,8 +20,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import pipeline, vectors as vectors_io  # noqa: E402
-from qa.articles import make_article  # noqa: E402
+from qa import pipeline  # noqa: E402
+from qa.index import vectors as vectors_io  # noqa: E402
+from qa.ingest import make_article  # noqa: E402
 from qa.chunking import chunk_article  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from dataclasses import replace
@@ -17,22 +18,29 @@ def _settings(args) -> Settings:
 
 
 def cmd_index_add(args) -> int:
-    from .articles import load_articles
+    from .pipeline import add_articles, read_sources
+    from .progress import bars
 
     settings = _settings(args)
-    articles, skipped = load_articles([Path(p) for p in args.paths], settings.max_article_bytes)
+    articles, skipped = read_sources(args.sources, settings)
     for skip in skipped:
-        print(f"skipped {skip.path}: {skip.reason}", file=sys.stderr)
+        print(f"skipped {skip.source}: {skip.reason}", file=sys.stderr)
     if articles:
-        from .pipeline import add_articles
-        from .progress import bars
-
         change = add_articles(articles, settings, bars())
-        print(f"added {len(change.added)}, updated {len(change.updated)}, unchanged {len(change.unchanged)} "
-              f"article(s) in {settings.index}")
+        print(f"{change.summary()} article(s) in {settings.index}")
     elif not skipped:
-        raise QAError("no .txt, .md or .html files found in the paths given")
+        raise QAError("no .txt, .md, .html or .pdf files found in the paths given")
     return 1 if skipped else 0
+
+
+def cmd_index_sync(args) -> int:
+    from .pipeline import sync_bundled
+    from .progress import bars
+
+    settings = _settings(args)
+    change = sync_bundled(settings, bars())
+    print(f"{change.summary() if change else 'nothing to do'}: {settings.index / 'articles'} -> {settings.index}")
+    return 0
 
 
 def cmd_index_remove(args) -> int:
@@ -49,15 +57,16 @@ def cmd_index_list(args) -> int:
 
     settings = _settings(args)
     loaded, _ = open_index(settings)
-    rows = [{"id": a.id, "title": a.title, "date": a.date, "chunks": a.chunks, "hash": a.hash}
-            for a in loaded.manifest.articles]
+    records = loaded.manifest.articles
     if args.json:
+        rows = [{"id": a.id, "title": a.title, "date": a.date, "source": a.origin, "site": a.source, "url": a.url,
+                 "author": a.author, "tags": list(a.tags), "chunks": a.chunks, "hash": a.hash} for a in records]
         print(json.dumps(rows, ensure_ascii=False, indent=1))
-    else:
-        for row in rows:
-            print(f"{row['id']}\t{row['chunks']} chunks\t{row['date'] or '-'}\t{row['title']}")
-        print(f"{len(rows)} article(s), {len(loaded.chunks)} chunks, embedder {loaded.manifest.embedder}",
-              file=sys.stderr)
+        return 0
+    for a in records:
+        print(f"{a.id}\t{a.date or '-'}\t{a.title}\t{a.origin or '-'}")
+    print(f"{len(records)} article(s), {len(loaded.chunks)} chunks, embedder {loaded.manifest.embedder}",
+          file=sys.stderr)
     return 0
 
 
@@ -99,16 +108,27 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    from .ui import serve
+
+    serve(_settings(args), host=args.host, port=args.port)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Answer questions from news articles, with citations.")
     sub = parser.add_subparsers(dest="command", required=True)
     index_opt = argparse.ArgumentParser(add_help=False)
     index_opt.add_argument("--index", help="index folder (default: $QA_INDEX, else the project's index/)")
+    index_opt.add_argument("-v", "--verbose", action="count", default=0, help="log what happens (-vv: more)")
 
     index = sub.add_parser("index", help="build and inspect the index").add_subparsers(dest="action", required=True)
-    p = index.add_parser("add", parents=[index_opt], help="add or update articles (files or folders)")
-    p.add_argument("paths", nargs="+")
+    p = index.add_parser("add", parents=[index_opt],
+                         help="add or update articles: .txt, .md, .html and .pdf files, folders, http(s) URLs")
+    p.add_argument("sources", nargs="+", metavar="PATH_OR_URL")
     p.set_defaults(func=cmd_index_add)
+    p = index.add_parser("sync", parents=[index_opt], help="index what is in <index>/articles; drop deleted files")
+    p.set_defaults(func=cmd_index_sync)
     p = index.add_parser("remove", parents=[index_opt], help="remove articles by id")
     p.add_argument("ids", nargs="+", metavar="ID")
     p.set_defaults(func=cmd_index_remove)
@@ -130,12 +150,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="questions to sample (SQuAD: a fixed, seeded sample)")
     p.add_argument("--threshold", type=float, help="answerability threshold to use instead of the setting")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("serve", parents=[index_opt], help="serve the chat in the browser (syncs <index>/articles first)")
+    p.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default: $GRADIO_SERVER_PORT, else 7860)")
+    p.set_defaults(func=cmd_serve)
     return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+                        force=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
     try:
         return args.func(args)
     except QAError as exc:

@@ -27,3 +27,7 @@ class ModelError(QAError):
 
 class QuestionError(QAError):
     """The question is empty, too long or otherwise unusable."""
+
+
+class SettingsError(QAError):
+    """A QA_* setting has a value of the wrong form."""

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .articles import article_files, load_articles, make_article, slugify
+from .ingest import file_sources, load_sources, make_article, slugify
 from .errors import QAError
 from .lexical import NUMBER_WORDS
 from .settings import Settings
@@ -185,16 +185,16 @@ def _squad_cases(data: dict) -> list[Case]:
 def articles_index(path: Path, settings: Settings) -> Path:
     """The articles an eval file is asked of (a SQuAD file, or a folder of article files) in one index,
     cached by content and settings so repeated runs are quick."""
-    from . import store
+    from .index import FORMAT_VERSION, read_manifest
     from .pipeline import add_articles
 
     key = hashlib.sha256()
-    for file in sorted(article_files([path])):
-        key.update(f"{file.relative_to(path) if path.is_dir() else ''}\0".encode() + file.read_bytes())
+    for source in file_sources([path]):
+        key.update(f"{source.relative if path.is_dir() else ''}\0".encode() + source.path.read_bytes())
     key.update(f"{settings.embedder}/{settings.chunk_chars}/{settings.chunk_overlap_chars}/"
-               f"{store.FORMAT_VERSION}".encode())
+               f"{FORMAT_VERSION}".encode())
     directory = settings.cache / f"eval-{key.hexdigest()[:16]}"
-    if store.read_manifest(directory) is None:
+    if read_manifest(directory) is None:
         from .progress import bars
 
         add_articles(_source_articles(path, settings), replace(settings, index=directory), bars())
@@ -203,11 +203,11 @@ def articles_index(path: Path, settings: Settings) -> Path:
 
 def _source_articles(path: Path, settings: Settings) -> list[Article]:
     if path.is_dir():
-        articles, skipped = load_articles([path], settings.max_article_bytes)
+        articles, skipped = load_sources([path], settings.max_article_bytes)
         if skipped:
             raise QAError(f"{path}: cannot index {skipped[0].reason}")
         if not articles:
-            raise QAError(f"{path}: no .txt, .md or .html files")
+            raise QAError(f"{path}: no .txt, .md, .html or .pdf files")
         return articles
     return [make_article(slugify(a["title"]), "\n\n".join(p["context"] for p in a["paragraphs"]),
                          a["title"].replace("_", " "))

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from .articles import HEADING
+from .ingest.text import HEADING
 from .chunking import sentence_spans
 from .embedding import Embedder, encode_cached
 from .lexical import content_stems, names, stem

@@ -33,15 +33,25 @@ def part_files(parts: tuple[str, ...] = PACKAGED_PARTS) -> list[Path]:
     return files
 
 
+class _Reporting:
+    """A binary file that reports how much of it has been read: hashlib.file_digest with a progress bar."""
+
+    def __init__(self, handle, total: int, progress: Progress):
+        self.handle, self.total, self.progress, self.done = handle, total, progress, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        n = self.handle.readinto(buffer)
+        self.done += n or 0
+        self.progress("verifying model", self.done, self.total)
+        return n
+
+
 def sha256_file(path: Path, progress: Progress = quiet) -> str:
-    digest = hashlib.sha256()
-    total, done = path.stat().st_size, 0
     with open(path, "rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-            done += len(block)
-            progress("verifying model", done, total)
-    return digest.hexdigest()
+        return hashlib.file_digest(_Reporting(handle, path.stat().st_size, progress), "sha256").hexdigest()
 
 
 def assemble(target: Path, parts: list[Path], size: int, sha256: str, progress: Progress = quiet) -> Path:
@@ -131,16 +141,21 @@ def _verified(weights: Path, progress: Progress = quiet) -> bool:
 
 @contextlib.contextmanager
 def _staging(target: Path):
-    """Build a folder beside `target` and rename it into place only when complete."""
+    """Build a folder beside `target` and swap it into place only when complete; a folder already there
+    (a stale copy being rebuilt) is moved aside first, since a rename cannot replace a non-empty folder."""
     import shutil
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    old = target.with_name(f".{target.name}.{os.getpid()}.old")
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         yield tmp
+        if target.exists():
+            os.replace(target, old)
         os.replace(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def packaged_ctranslate2(cache: Path, progress: Progress = quiet) -> tuple[Path, Path]:

@@ -1,14 +1,16 @@
 """answer() / stream_answer() / search(): wires the steps together, nothing else."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from . import grounding, prompts, retrieval, store
-from .articles import load_articles, normalise
+from . import grounding, prompts, retrieval
+from .index import Change, Chunking, IndexWriter, LoadedIndex, Manifest, load, read_manifest
+from .ingest import load_sources, normalise
 from .embedding import get_embedder
 from .errors import IndexMissingError, QuestionError
 from .generation import generator_for
@@ -20,8 +22,9 @@ from .types import Answer, Article, Passage, Query
 History = Sequence[tuple[str, str | None]]
 _FOLLOW_UP = re.compile(r"^(and|but|also|so|then|what about|how about)\b|\b(it|its|they|them|their|he|she|his|"
                         r"her|this|that|these|those|the same|there)\b", re.I)
-_cache: dict[tuple[Path, str], tuple[store.LoadedIndex, dict[str, float], tuple]] = {}
+_cache: dict[tuple[Path, str], tuple[LoadedIndex, dict[str, float]]] = {}
 _cache_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _settings(index, settings: Settings | None) -> Settings:
@@ -33,38 +36,63 @@ def embedder_for(settings: Settings):
     return get_embedder(settings.embedder, settings.threads)
 
 
-def sync_bundled(settings: Settings, progress: Progress = quiet) -> store.Change | None:
-    """Index the files in <index>/articles that are new or changed (the bundled article, or files a user
-    dropped there); ids a user removed on purpose stay removed."""
+def chunking(settings: Settings) -> Chunking:
+    return Chunking(settings.chunk_chars, settings.chunk_overlap_chars)
+
+
+def sync_bundled(settings: Settings, progress: Progress = quiet) -> Change | None:
+    """Make the index match <index>/articles (the bundled article, or files a user dropped there): new and
+    changed files are indexed, articles whose file was deleted are removed, and an article a user removed
+    by hand stays removed. An explicit step (`make run`, `qa serve`, `qa index sync`): reading never writes."""
     folder = settings.index / "articles"
     if not folder.is_dir():
         return None
-    manifest = store.read_manifest(settings.index)
-    articles, _ = load_articles([folder], settings.max_article_bytes)
-    known = {a.id: a.hash for a in manifest.articles} if manifest else {}
-    removed = set(manifest.removed) if manifest else set()
-    todo = [a for a in articles if known.get(a.id) != a.hash and a.id not in removed]
-    if not todo:
+    manifest = read_manifest(settings.index)
+    articles, skipped = load_sources([folder], settings.max_article_bytes)
+    for skip in skipped:
+        log.warning("bundled %s not indexed: %s", skip.source, skip.reason)
+    todo, gone = _sync_plan(manifest, folder, articles, {s.source for s in skipped})
+    if not todo and not gone and manifest is not None:
         return None
     with _writer(settings, progress) as writer:
+        for article_id in gone:
+            writer.remove(article_id, remember=False)
         change = writer.add(todo, explicit=False)
         writer.commit()
     return change
 
 
-def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> store.IndexWriter:
-    return store.IndexWriter(settings.index, embedder_for(settings), settings.chunk_chars,
-                             settings.chunk_overlap_chars, progress, fresh=fresh, vector_store=settings.vector_store)
+def _sync_plan(manifest: Manifest | None, folder: Path, articles: list[Article],
+               unreadable: set[str]) -> tuple[list[Article], list[str]]:
+    """(articles new or changed, ids whose file is gone from the folder), from the manifest alone."""
+    records = manifest.articles if manifest else ()
+    removed = set(manifest.removed) if manifest else set()
+    known = {r.origin: r.hash for r in records}
+    todo = [a for a in articles if known.get(a.origin) != a.hash and a.origin not in removed]
+    here = {a.origin for a in articles} | {Path(s).resolve().as_posix() for s in unreadable}
+    prefix = folder.resolve().as_posix() + "/"
+    gone = [r.id for r in records if r.origin.startswith(prefix) and r.origin not in here]
+    return todo, gone
 
 
-def add_articles(articles: list[Article], settings: Settings, progress: Progress = quiet) -> store.Change:
+def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> IndexWriter:
+    return IndexWriter(settings.index, embedder_for(settings), chunking(settings), progress, fresh=fresh,
+                       vector_store=settings.vector_store)
+
+
+def read_sources(items: Sequence[str], settings: Settings):
+    """Files, folders and http(s) URLs read into Articles, and what could not be read (with why)."""
+    return load_sources(items, settings.max_article_bytes, settings.url_timeout_s)
+
+
+def add_articles(articles: list[Article], settings: Settings, progress: Progress = quiet) -> Change:
     with _writer(settings, progress) as writer:
         change = writer.add(articles)
         writer.commit()
     return change
 
 
-def remove_articles(ids: Sequence[str], settings: Settings) -> store.Change:
+def remove_articles(ids: Sequence[str], settings: Settings) -> Change:
     with _writer(settings, quiet) as writer:
         for article_id in ids:
             writer.remove(article_id)
@@ -72,46 +100,40 @@ def remove_articles(ids: Sequence[str], settings: Settings) -> store.Change:
     return writer.change
 
 
-def rebuild_index(settings: Settings, progress: Progress = quiet) -> store.Manifest:
+def rebuild_index(settings: Settings, progress: Progress = quiet) -> Manifest:
     """Re-chunk and re-embed every stored text with the current settings: the fix for a mismatch."""
     with _writer(settings, progress, fresh=True) as writer:
         writer.rebuild()
         return writer.commit()
 
 
-def open_index(settings: Settings, progress: Progress = quiet):
-    """The current generation of the index, reloaded when a writer has committed a new one."""
+def open_index(settings: Settings) -> tuple[LoadedIndex, dict[str, float]]:
+    """The current generation of the index, reloaded when a writer has committed a new one. Read only."""
     embedder = embedder_for(settings)
     key = (settings.index.resolve(), embedder.id)
     with _cache_lock:
-        manifest = store.read_manifest(settings.index)
-        folder = _folder_state(settings.index / "articles")
+        manifest = read_manifest(settings.index)
+        if manifest is None:
+            hint = ("`qa index sync` (or `make run`) indexes the articles in it" if (settings.index / "articles").is_dir()
+                    else f"add articles with `qa index add PATH --index {settings.index}`")
+            raise IndexMissingError(f"no index at {settings.index} yet; {hint}")
         cached = _cache.get(key)
-        if cached and manifest and cached[0].manifest.generation == manifest.generation and cached[2] == folder:
-            return cached[0], cached[1]
-        if sync_bundled(settings, progress) is None and manifest is None:
-            raise IndexMissingError(f"no index at {settings.index}; add articles with `qa index add PATH "
-                                    f"--index {settings.index}`")
-        loaded = store.load(settings.index, embedder.id)
+        if cached and cached[0].manifest.generation == manifest.generation:
+            return cached
+        loaded = load(settings.index, embedder.id, chunking(settings))
         idf = grounding.idf_table([c.text for c in loaded.chunks])
-        _cache[key] = (loaded, idf, folder)
+        _cache[key] = (loaded, idf)
         return loaded, idf
 
 
-def _folder_state(folder: Path) -> tuple:
-    """A cheap signature of the articles folder: a file dropped there is indexed on the next question."""
-    if not folder.is_dir():
-        return ()
-    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*") if p.is_file()))
-
-
 def warm_up(settings: Settings | None = None) -> None:
-    """Build or refresh the index and load both models now, with progress bars, so the first
+    """Sync the bundled articles into the index and load both models now, with progress bars, so the first
     question is answered at full speed."""
     from .progress import bars
 
     settings = settings or Settings.from_env()
-    open_index(settings, bars())
+    sync_bundled(settings, bars())
+    open_index(settings)
     embedder_for(settings).warm_up()
     generator_for(settings)
 
@@ -184,6 +206,8 @@ def stream_answer(question: str, history: History = (), index=None,
     query = with_topic(search_query(question, history), loaded, idf, settings)
     passages = retrieval.search(loaded, embedder, query.text, settings.k, settings.candidates)
     evidence = judged_evidence(query, passages, loaded, idf, settings)
+    log.info("searched %r: %d passages, relevance %.2f, answerability %s", query.text, len(passages),
+             evidence.relevance, "n/a" if evidence.judge is None else f"{evidence.judge:.2f}")
     if not answerable(evidence, settings):
         yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query.text,
                       answerability=evidence.judge)

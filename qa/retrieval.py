@@ -5,7 +5,7 @@ import numpy as np
 
 from .embedding import Embedder
 from .lexical import content_stems
-from .store import LoadedIndex
+from .index.reader import LoadedIndex
 from .types import Passage
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
@@ -21,7 +21,9 @@ def build_bm25(texts: list[str]):
 
 
 def bm25_ranking(index: LoadedIndex, query: str, n: int) -> list[int]:
-    retriever = index.bm25()
+    if index.bm25 is None:  # built once per loaded generation, on its first search
+        index.bm25 = build_bm25([c.text for c in index.chunks])
+    retriever = index.bm25
     vocab = getattr(retriever, "vocab_dict", None) or {}
     terms = [t for t in content_stems(query) if t in vocab]
     if not terms or not index.chunks:

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import SettingsError
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
 
@@ -42,7 +44,8 @@ class Settings:
     # right and abstains on 52 % of unanswerable ones; -0.2 gives 60 % / 61 %, 0.0 59 % / 73 %.
     abstain_threshold: float = -0.5
     max_question_chars: int = 2000
-    max_article_bytes: int = 5_000_000
+    max_article_bytes: int = 5_000_000  # a file, or a fetched page
+    url_timeout_s: float = 20.0  # fetching a page by URL
     feedback: Path | None = None  # default: <index>/feedback.jsonl
 
     @property
@@ -51,11 +54,13 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
+        """Settings from QA_<NAME> variables; a bad value names the variable and the form it needs."""
         values = {}
         for f in dataclasses.fields(cls):
-            raw = os.environ.get(f"QA_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _parse(f.type, raw)
+            name = f"QA_{f.name.upper()}"
+            raw = os.environ.get(name)
+            if raw is not None and raw.strip() != "":
+                values[f.name] = _parse(name, f.type, raw.strip())
         values.update({k: v for k, v in overrides.items() if v is not None})
         for name in ("index", "cache", "feedback"):
             if isinstance(values.get(name), str):
@@ -63,11 +68,20 @@ class Settings:
         return cls(**values)
 
 
-def _parse(type_name: str, raw: str):
-    if "int" in type_name:
-        return int(raw)
-    if "float" in type_name:
-        return float(raw)
+_FORMS = {"int": (int, "a whole number, e.g. 4"), "float": (float, "a number, e.g. 0.5")}
+
+
+def _parse(name: str, type_name: str, raw: str):
     if "Path" in type_name:
         return Path(raw).expanduser()
-    return raw
+    kind = next((k for k in _FORMS if type_name.startswith(k)), None)
+    if kind is None:
+        return raw
+    convert, form = _FORMS[kind]
+    try:
+        value = convert(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be {form}; got {raw!r}") from None
+    if value != value or abs(value) == float("inf") or (kind == "int" and value < 0):
+        raise SettingsError(f"{name} must be {form}{' and not negative' if kind == 'int' else ''}; got {raw!r}")
+    return value

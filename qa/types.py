@@ -10,9 +10,12 @@ class Article:
     title: str
     text: str  # normalised once; every offset in the system refers to this string
     hash: str
-    date: str | None = None
-    source: str | None = None
+    date: str | None = None  # ISO YYYY-MM-DD, only when the source declares it
+    source: str | None = None  # the publication or site
     url: str | None = None
+    origin: str = ""  # where it was read from: the URL or the file's path; "" for text given directly
+    author: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,15 @@
 
 import html
 import json
+import logging
 import os
-import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 from . import pipeline
-from .articles import load_articles, make_article, slugify
-from .errors import QAError
+from .errors import QAError, SettingsError
+from .ingest import load_uploads, make_article, slugify
 from .settings import Settings
 from .types import Answer
 
@@ -21,15 +20,18 @@ EXAMPLES = [
     "Which resources do the Central Asian states possess?",
     "Who held a summit in Tajikistan last month?",
 ]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm"]
+UPLOAD_TYPES = [".txt", ".md", ".markdown", ".html", ".htm", ".pdf"]
 MAX_UPLOAD = "5mb"
 CSS = """
 #sources mark { background: #ffe58a; padding: 0 2px; border-radius: 3px; }
 #sources .source { border: 1px solid #ddd; border-radius: 8px; padding: 8px 12px; margin-bottom: 10px; }
 #sources .meta { color: #666; font-size: 0.85em; }
 #sources .draft { color: #666; font-size: 0.85em; margin-top: 8px; }
+#article-view mark { background: #ffe58a; padding: 0 2px; border-radius: 3px; }
+#article-view .text { white-space: pre-wrap; max-height: 520px; overflow-y: auto; }
 """
 _feedback_lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -84,23 +86,53 @@ def article_rows(settings: Settings) -> list[list]:
         loaded, _ = pipeline.open_index(settings)
     except QAError:
         return []
-    return [[a.title, a.date or "", a.chunks, a.id] for a in loaded.manifest.articles]
+    return [[a.title, a.date or "", a.origin or "", a.chunks, a.id] for a in loaded.manifest.articles]
+
+
+def article_html(article_id: str | None, spans: list[tuple[int, int]], settings: Settings) -> str:
+    """One article's stored text, with the cited spans highlighted (the offsets citations carry)."""
+    if not article_id:
+        return "<div class='empty'>Choose an article to read it, or open the sources of an answer.</div>"
+    loaded, _ = pipeline.open_index(settings)
+    record, text = loaded.records.get(article_id), loaded.texts.get(article_id)
+    if record is None or text is None:
+        return f"<div class='empty'>No article '{html.escape(article_id)}' in the index.</div>"
+    body, at = [], 0
+    for start, end in sorted(s for s in spans if 0 <= s[0] < s[1] <= len(text)):
+        if start < at:
+            continue
+        body += [html.escape(text[at:start]), f"<mark>{html.escape(text[start:end])}</mark>"]
+        at = end
+    body.append(html.escape(text[at:]))
+    meta = " · ".join(html.escape(x) for x in (record.date, record.source, record.author, record.origin) if x)
+    return (f"<div class='article' data-id='{html.escape(article_id)}'><h3>{html.escape(record.title)}</h3>"
+            f"<div class='meta'>{meta}</div><div class='text'>{''.join(body)}</div></div>")
+
+
+def cited_spans(turn: dict | None) -> tuple[str | None, list[tuple[int, int]]]:
+    """The first cited article of an answer, and every span of it that the answer cites."""
+    citations = (turn or {}).get("citations") or []
+    if not citations:
+        return None, []
+    article_id = citations[0]["article_id"]
+    return article_id, [(c["start"], c["end"]) for c in citations if c["article_id"] == article_id]
 
 
 def add_uploads(paths: list[str], settings: Settings, progress=None) -> str:
-    """Index uploaded files under their sanitised names; each bad file gets its own line."""
+    """Index uploaded files, each known by the name it was uploaded under; each bad file gets its own line."""
     if not paths:
-        return "Choose one or more .txt, .md or .html files first."
-    with tempfile.TemporaryDirectory() as tmp:
-        staged = []
-        for path in paths:
-            source = Path(path)
-            # The browser's file name only ever becomes a slug inside our own temp folder.
-            target = Path(tmp) / f"{slugify(source.stem)}{source.suffix.lower()[:6]}"
-            shutil.copyfile(source, target)
-            staged.append(target)
-        articles, skipped = load_articles(staged, settings.max_article_bytes)
-        return _index(articles, [f"{s.path.name}: {s.reason}" for s in skipped], settings, progress)
+        return "Choose one or more .txt, .md, .html or .pdf files first."
+    # Gradio keeps the browser's file name as the last part of the temporary path.
+    articles, skipped = load_uploads([(Path(p), Path(p).name) for p in paths], settings.max_article_bytes)
+    return _index(articles, [f"{s.source}: {s.reason}" for s in skipped], settings, progress)
+
+
+def add_url(url: str, settings: Settings, progress=None) -> str:
+    url = (url or "").strip()
+    if not url:
+        return "Paste the address of a web page first (https://…)."
+    articles, skipped = pipeline.read_sources([url], settings)
+    return _index(articles, [f"{s.source}: {s.reason}" for s in skipped], settings, progress)
 
 
 def add_pasted(title: str, text: str, settings: Settings, progress=None) -> str:
@@ -116,8 +148,7 @@ def _index(articles, problems: list[str], settings: Settings, progress) -> str:
     if articles:
         report = (lambda stage, done, total: progress(done / max(total, 1), desc=stage)) if progress else None
         change = pipeline.add_articles(articles, settings, report or (lambda *a: None))
-        lines.insert(0, f"✅ added {len(change.added)}, updated {len(change.updated)}, unchanged "
-                        f"{len(change.unchanged)}: {', '.join(a.title for a in articles)}")
+        lines.insert(0, f"✅ {change.summary()}: {', '.join(a.title for a in articles)}")
     return "\n\n".join(lines) or "Nothing to add."
 
 
@@ -160,6 +191,7 @@ def create_app(settings: Settings | None = None):
                     yield chat, gr.skip(), turns, ""
         except QAError as exc:
             chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+            turns.append({"question": message, "error": str(exc)})  # one turn per exchange keeps votes aligned
             yield chat, sources_html(None), turns, ""
 
     def vote(turns, data: gr.LikeData):
@@ -170,7 +202,18 @@ def create_app(settings: Settings | None = None):
 
     def refresh():
         rows = article_rows(settings)
-        return rows, gr.update(choices=[(f"{r[0]} ({r[3]})", r[3]) for r in rows], value=None)
+        choices = [(f"{r[0]} ({r[4]})", r[4]) for r in rows]
+        return rows, gr.update(choices=choices, value=None), gr.update(choices=choices)
+
+    def read_article(article_id, spans=()):
+        try:
+            return article_html(article_id, list(spans), settings)
+        except QAError as exc:
+            return f"<div class='empty'>⚠️ {html.escape(str(exc))}</div>"
+
+    def open_cited(turns):
+        article_id, spans = cited_spans(turns[-1] if turns else None)
+        return gr.Tabs(selected="articles"), gr.update(value=article_id), read_article(article_id, spans)
 
     def safe(fn):
         def run(*args, progress=gr.Progress()):
@@ -184,44 +227,52 @@ def create_app(settings: Settings | None = None):
     with gr.Blocks(title="News QA — cited answers") as app:
         gr.Markdown("## Ask the news articles\nAnswers come only from the indexed articles; every sentence "
                     "cites its source `[n]`, highlighted on the right. If the articles don't say, it says so.")
-        with gr.Tab("Chat"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat",
-                                         feedback_options=("Like", "Dislike"))
-                    with gr.Row():
-                        box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
-                                         scale=5, elem_id="question", max_length=settings.max_question_chars)
-                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                    gr.Examples(EXAMPLES, inputs=box, label="Try")
-                    new_chat = gr.Button("New conversation", elem_id="new-chat")
-                with gr.Column(scale=2):
-                    gr.Markdown("### Sources")
-                    sources = gr.HTML(sources_html(None), elem_id="sources")
-            turns = gr.State([])
-        with gr.Tab("Articles"):
-            table = gr.Dataframe(headers=["title", "date", "chunks", "id"], value=lambda: article_rows(settings),
-                                 interactive=False, elem_id="articles")
-            status = gr.Markdown(elem_id="article-status")
-            with gr.Row():
-                with gr.Column():
-                    files = gr.File(label="Upload articles (.txt, .md, .html)", file_count="multiple",
-                                    file_types=UPLOAD_TYPES, elem_id="upload")
-                    upload = gr.Button("Add uploaded files", elem_id="add-files")
-                with gr.Column():
-                    title = gr.Textbox(label="Title of a pasted article", elem_id="paste-title")
-                    text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
-                    paste = gr.Button("Add pasted article", elem_id="add-paste")
-            with gr.Row():
-                choice = gr.Dropdown(label="Article to remove", choices=[], elem_id="remove-choice")
-                remove = gr.Button("Remove", variant="stop", elem_id="remove")
+        with gr.Tabs() as tabs:
+            with gr.Tab("Chat", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        chatbot = gr.Chatbot(label="Conversation", height=460, elem_id="chat",
+                                             feedback_options=("Like", "Dislike"))
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="Ask a question about the articles…", show_label=False,
+                                             scale=5, elem_id="question", max_length=settings.max_question_chars)
+                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                        gr.Examples(EXAMPLES, inputs=box, label="Try")
+                        new_chat = gr.Button("New conversation", elem_id="new-chat")
+                    with gr.Column(scale=2):
+                        gr.Markdown("### Sources")
+                        sources = gr.HTML(sources_html(None), elem_id="sources")
+                        show_cited = gr.Button("Read the cited article", size="sm", elem_id="open-cited")
+                turns = gr.State([])
+            with gr.Tab("Articles", id="articles"):
+                table = gr.Dataframe(headers=["title", "date", "source", "chunks", "id"],
+                                     value=lambda: article_rows(settings), interactive=False, elem_id="articles")
+                status = gr.Markdown(elem_id="article-status")
+                with gr.Row():
+                    reading = gr.Dropdown(label="Read an article", choices=[], elem_id="read-choice")
+                viewer = gr.HTML(article_html(None, [], settings), elem_id="article-view")
+                with gr.Row():
+                    with gr.Column():
+                        files = gr.File(label="Upload articles (.txt, .md, .html, .pdf)", file_count="multiple",
+                                        file_types=UPLOAD_TYPES, elem_id="upload")
+                        upload = gr.Button("Add uploaded files", elem_id="add-files")
+                    with gr.Column():
+                        url = gr.Textbox(label="Add a web page by URL", placeholder="https://…", elem_id="url")
+                        add_page = gr.Button("Add page", elem_id="add-url")
+                    with gr.Column():
+                        title = gr.Textbox(label="Title of a pasted article", elem_id="paste-title")
+                        text = gr.Textbox(label="Article text", lines=6, elem_id="paste-text")
+                        paste = gr.Button("Add pasted article", elem_id="add-paste")
+                with gr.Row():
+                    choice = gr.Dropdown(label="Article to remove", choices=[], elem_id="remove-choice")
+                    remove = gr.Button("Remove", variant="stop", elem_id="remove")
 
         outputs = [chatbot, sources, turns, box]
         box.submit(respond, [box, chatbot, turns], outputs, api_visibility="private")
         send.click(respond, [box, chatbot, turns], outputs, api_visibility="private")
         new_chat.click(lambda: ([], sources_html(None), [], ""), None, outputs, api_visibility="private")
         chatbot.like(vote, [turns], None, api_visibility="private")
-        listing = [status, table, choice]
+        listing = [status, table, choice, reading]
         upload.click(safe(lambda f, progress: add_uploads([x if isinstance(x, str) else x.name for x in f or []],
                                                           settings, progress)),
                      [files], listing, api_visibility="private")
@@ -229,7 +280,11 @@ def create_app(settings: Settings | None = None):
                     api_visibility="private")
         remove.click(safe(lambda i, progress: remove_article(i, settings)), [choice], listing,
                      api_visibility="private")
-        app.load(refresh, None, [table, choice], api_visibility="private")
+        add_page.click(safe(lambda u, progress: add_url(u, settings, progress)), [url], listing,
+                       api_visibility="private")
+        reading.input(read_article, [reading], [viewer], api_visibility="private")
+        show_cited.click(open_cited, [turns], [tabs, reading, viewer], api_visibility="private")
+        app.load(refresh, None, [table, choice, reading], api_visibility="private")
 
         def ask(question: str, history: list | None = None) -> dict:
             return ask_json(question, history, settings)
@@ -238,15 +293,27 @@ def create_app(settings: Settings | None = None):
     return app
 
 
-def launch_options(settings: Settings | None = None) -> dict:
-    """Localhost unless GRADIO_SERVER_NAME says otherwise; QA_AUTH=user:password turns on a login."""
-    options = {"server_name": os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
-               "server_port": int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+def launch_options(host: str | None = None, port: int | None = None) -> dict:
+    """Localhost unless told otherwise (--host, else GRADIO_SERVER_NAME); QA_AUTH=user:password turns on a login."""
+    port_text = os.environ.get("GRADIO_SERVER_PORT", "7860")
+    if port is None and not port_text.isdigit():
+        raise SettingsError(f"GRADIO_SERVER_PORT must be a port number, e.g. 7860; got {port_text!r}")
+    options = {"server_name": host or os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+               "server_port": port if port is not None else int(port_text),
                "max_file_size": MAX_UPLOAD, "css": CSS}
     auth = os.environ.get("QA_AUTH", "")
     if auth:
         user, sep, password = auth.partition(":")
         if not sep or not user or not password:
-            raise QAError("QA_AUTH must look like user:password")
+            raise SettingsError("QA_AUTH must look like user:password")
         options["auth"] = (user, password)
     return options
+
+
+def serve(settings: Settings | None = None, host: str | None = None, port: int | None = None) -> None:
+    """`qa serve` and `app.py`: sync the bundled articles, load the models, then serve the chat."""
+    settings = settings or Settings.from_env()
+    options = launch_options(host, port)  # a bad setting fails before minutes of loading
+    pipeline.warm_up(settings)
+    log.info("serving on http://%s:%d", options["server_name"], options["server_port"])
+    create_app(settings).queue(default_concurrency_limit=1).launch(**options)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qa import pipeline
+from qa.index import load
 from qa.lexical import content_stems
 from qa.settings import Settings
 
@@ -100,3 +101,16 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def load_index(directory: Path, settings: Settings | None = None):
+    """The index in `directory` as the fake embedder and the settings' chunking read it."""
+    return load(directory, FakeEmbedder.id, pipeline.chunking(settings or Settings()))
+
+
+@pytest.fixture
+def bundled(settings) -> Settings:
+    """An index folder holding the bundled article in its articles/ folder, synced as `make run` does."""
+    write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
+    pipeline.sync_bundled(settings)
+    return settings

@@ -20,6 +20,7 @@ def index(tmp_path):
     pipeline._cache.clear()
     index = tmp_path / "index"
     shutil.copytree(ARTICLE.parent, index / "articles")
+    pipeline.sync_bundled(Settings.from_env(index=index))
     return index
 
 
@@ -75,9 +76,13 @@ def test_streamed_answer_with_highlighted_sources_then_upload_and_ask(page, app_
     vote = json.loads(feedback.read_text().splitlines()[-1])
     assert vote["liked"] is True and "Boeing" in vote["question"] and vote["citations"]
 
+    page.locator("#open-cited").click()  # the cited sentence, highlighted in the whole article
+    page.wait_for_selector("#article-view mark", timeout=30_000)
+    assert "40 aircraft from Boeing" in page.locator("#article-view mark").first.inner_text()
+    assert "C5 Summit Critical Minerals" in page.locator("#article-view h3").inner_text()
+
     article = write(tmp_path / "upload" / "harbour-news.txt",
                     "The port of Bergen ordered six electric ferries from the Damen shipyard on Tuesday.")
-    page.get_by_role("tab", name="Articles").click()
     page.locator("#upload input[type=file]").set_input_files(str(article))
     page.locator("#add-files").click()
     page.wait_for_function("document.querySelector('#article-status').innerText.includes('added 1')",

@@ -1,7 +1,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.articles import make_article, normalise
+from qa.ingest import make_article, normalise
 from qa.chunking import chunk_article, sentence_spans
 
 from .conftest import ARTICLE

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -78,3 +79,86 @@ def test_mismatched_index_says_how_to_fix(index_dir, capsys, monkeypatch):
     pipeline._cache.clear()
     assert main(["index", "list", "--index", index_dir]) == 1
     assert "qa index rebuild" in capsys.readouterr().err
+
+
+def test_two_files_of_the_same_name_are_two_articles_and_a_copy_is_reported(index_dir, tmp_path, capsys):
+    a = write(tmp_path / "a" / "report.txt", "The council bought two electric ferries from Damen.")
+    b = write(tmp_path / "b" / "report.txt", "The mayor resigned after losing a vote of no confidence.")
+    copy = write(tmp_path / "copy.txt", a.read_text())
+    assert main(["index", "add", str(a), "--index", index_dir]) == 0
+    assert main(["index", "add", str(b), "--index", index_dir]) == 0
+    assert main(["index", "add", str(copy), "--index", index_dir]) == 0
+    out = capsys.readouterr().out
+    assert f"{copy.resolve()} is the same text as 'report', not indexed twice" in out
+    assert main(["index", "list", "--json", "--index", index_dir]) == 0
+    rows = {r["id"]: r for r in _json(capsys)}
+    assert set(rows) == {"report", "report-2"} and rows["report-2"]["source"] == b.resolve().as_posix()
+    write(b, "Correction: the mayor did not resign; the vote of no confidence failed.")
+    assert main(["index", "add", str(b), "--index", index_dir]) == 0
+    assert "added 0, updated 1" in capsys.readouterr().out
+
+
+def test_a_web_page_is_added_by_url_and_listed_with_its_source(index_dir, capsys):
+    from .helpers.news_server import news_server
+
+    with news_server() as (_, base):
+        url = f"{base}/news/ferries.html"
+        assert main(["index", "add", url, "--index", index_dir]) == 0
+        assert "added 1" in capsys.readouterr().out
+        assert main(["index", "add", url, "--index", index_dir]) == 0
+        assert "unchanged 1" in capsys.readouterr().out
+        assert main(["index", "add", f"{base}/data.json", "--index", index_dir]) == 1
+        assert "not HTML" in capsys.readouterr().err
+    assert main(["index", "list", "--index", index_dir]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line == f"127-0-0-1-news-ferries\t2026-11-30\tCouncil approves two electric ferries\t{url}"
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("QA_K", "four", "QA_K must be a whole number, e.g. 4; got 'four'"),
+    ("QA_THREADS", "-2", "QA_THREADS must be a whole number, e.g. 4 and not negative; got '-2'"),
+    ("QA_ABSTAIN_THRESHOLD", "high", "QA_ABSTAIN_THRESHOLD must be a number, e.g. 0.5; got 'high'"),
+])
+def test_a_bad_setting_names_the_variable_and_the_form(index_dir, capsys, monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    assert main(["ask", "How many aircraft?", "--index", index_dir]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"qa: error: {message}"
+
+
+def test_serve_refuses_a_bad_port_before_loading_anything(index_dir, capsys, monkeypatch):
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "http")
+    assert main(["serve", "--index", index_dir]) == 1
+    assert "GRADIO_SERVER_PORT must be a port number" in capsys.readouterr().err
+
+
+def test_serve_syncs_the_articles_folder_then_launches(index_dir, monkeypatch):
+    from qa import pipeline, ui
+
+    write(Path(index_dir) / "articles" / ARTICLE.name, ARTICLE.read_text())
+    launched = {}
+    monkeypatch.setattr(pipeline, "warm_up", lambda settings: pipeline.sync_bundled(settings))
+
+    class App:
+        def queue(self, **kwargs):
+            return self
+
+        def launch(self, **options):
+            launched.update(options)
+
+    monkeypatch.setattr(ui, "create_app", lambda settings: App())
+    assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--index", index_dir]) == 0
+    assert (launched["server_name"], launched["server_port"]) == ("0.0.0.0", 8123)
+    assert [a.id for a in pipeline.open_index(pipeline.Settings.from_env(index=Path(index_dir)))[0].manifest.articles] \
+        == ["c5-summit-critical-minerals"]
+
+
+def test_verbose_logs_what_was_read(index_dir, tmp_path, capsys):
+    import logging
+
+    story = write(tmp_path / "story.md", "---\ntitle: Ferries\n---\nThe council bought two ferries.\n")
+    try:
+        assert main(["index", "add", str(story), "-v", "--index", index_dir]) == 0
+        assert "read " in capsys.readouterr().err
+    finally:
+        logging.getLogger().handlers.clear()

@@ -21,7 +21,9 @@ def real(tmp_path):
     pipeline._cache.clear()
     index = tmp_path / "index"
     shutil.copytree(ARTICLE.parent, index / "articles")
-    return Settings.from_env(index=index)
+    settings = Settings.from_env(index=index)
+    pipeline.sync_bundled(settings)
+    return settings
 
 
 def test_bundled_article_question_is_answered_with_the_right_citation(real):

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from qa import store
+from qa.index import read_manifest
 from qa.errors import QAError
 from qa.evaluate import Case, Result, contains, f1, load_cases, metrics, normalise_answer, right, unsupported_sentences
 from qa.types import Answer, Citation
@@ -72,7 +72,7 @@ def test_an_eval_file_may_name_a_folder_of_articles_which_is_indexed_once(tmp_pa
     folder = load_cases(asked)[2]
     assert folder == tmp_path / "news"
     index = articles_index(folder, settings)
-    assert [a.id for a in store.read_manifest(index).articles] == ["ferry"]
+    assert [a.id for a in read_manifest(index).articles] == ["ferry"]
     assert articles_index(folder, settings) == index  # same content: the cached index
     write(tmp_path / "news" / "bad.txt", b"\x00\x01")
     with pytest.raises(QAError, match="bad.txt: binary file"):

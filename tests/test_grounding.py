@@ -1,7 +1,7 @@
 import pytest
 
 from qa import grounding
-from qa.articles import make_article
+from qa.ingest import make_article
 from qa.grounding import claims, supports
 from qa.lexical import stem
 from qa.prompts import ABSTENTION

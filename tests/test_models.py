@@ -63,3 +63,23 @@ def test_converted_weights_are_verified_before_use(tmp_path):
     assert models._verified(weights)
     weights.write_bytes(b"tampered!")
     assert not models._verified(weights)
+
+
+def test_a_stale_converted_folder_is_replaced_not_a_directory_not_empty_error(tmp_path):
+    target = tmp_path / "tokenizer"
+    target.mkdir()
+    (target / "old.json").write_text("stale")
+    with models._staging(target) as staged:
+        staged.mkdir()
+        (staged / "tokenizer_config.json").write_text("{}")
+    assert [p.name for p in target.iterdir()] == ["tokenizer_config.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["tokenizer"]  # nothing staged or moved aside is left
+
+
+def test_hashing_reports_progress_and_matches_hashlib(tmp_path):
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"x" * 1_000_000)
+    seen = []
+    assert models.sha256_file(path, lambda stage, done, total: seen.append((done, total))) == \
+        hashlib.sha256(b"x" * 1_000_000).hexdigest()
+    assert seen[-1] == (1_000_000, 1_000_000)

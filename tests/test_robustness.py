@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from qa import answer, pipeline, store
-from qa.articles import make_article
+from qa import answer, pipeline
+from qa.index import read_manifest
+from qa.ingest import make_article
 from qa.errors import QuestionError
 
-from .conftest import ARTICLE, FakeEmbedder, write
+from .conftest import ARTICLE, FakeEmbedder, load_index, write
 
 HELPER = Path(__file__).parent / "helpers" / "slow_writer.py"
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def _corpus(folder: Path, n: int, tag: str) -> Path:
 
 
 def _state(index: Path) -> set[str]:
-    loaded = store.load(index, FakeEmbedder.id)
+    loaded = load_index(index)
     assert loaded.vectors.ntotal == len(loaded.chunks)
     for c in loaded.chunks:
         assert loaded.texts[c.article_id][c.start:c.end] == c.text
@@ -73,7 +74,7 @@ def test_concurrent_writers_are_serialised(tmp_path, settings):
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(add, [f"story-{i}" for i in range(8)]))
-    assert {a.id for a in store.read_manifest(settings.index).articles} == {f"story-{i}" for i in range(8)}
+    assert {a.id for a in read_manifest(settings.index).articles} == {f"story-{i}" for i in range(8)}
 
 
 def test_readers_never_see_a_half_written_index(tmp_path, settings):
@@ -84,7 +85,7 @@ def test_readers_never_see_a_half_written_index(tmp_path, settings):
     def read():
         while not stop.is_set():
             try:
-                loaded = store.load(settings.index, FakeEmbedder.id)
+                loaded = load_index(settings.index, settings)
                 assert loaded.vectors.ntotal == len(loaded.chunks)
             except Exception as exc:  # noqa: BLE001 - any failure is the finding
                 errors.append(repr(exc))
@@ -96,12 +97,6 @@ def test_readers_never_see_a_half_written_index(tmp_path, settings):
     stop.set()
     reader.join()
     assert errors == []
-
-
-@pytest.fixture
-def bundled(settings):
-    write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
-    return settings
 
 
 @pytest.mark.parametrize("question", [
@@ -121,13 +116,13 @@ def test_hostile_questions_get_an_error_or_an_honest_answer(bundled, question):
         return
     assert "system prompt" not in result.text.lower()
     if not result.abstained:  # an answer must be tied to the stored text, exactly
-        texts = store.load(bundled.index, FakeEmbedder.id).texts
+        texts = load_index(bundled.index, bundled).texts
         assert result.citations
         assert all(texts[c.article_id][c.start:c.end] == c.quote for c in result.citations)
 
 
 def test_html_with_scripts_and_a_vanishing_file(tmp_path, monkeypatch):
-    from qa.articles import load_articles
+    from qa.ingest import load_sources
 
     write(tmp_path / "in" / "page.html", "<html><script>" + "alert(1);" * 5000 + "</script><style>" +
                  "p{}" * 5000 + "</style><body><article><p>The council approved the new harbour plan after a "
@@ -141,14 +136,14 @@ def test_html_with_scripts_and_a_vanishing_file(tmp_path, monkeypatch):
         return real_read(path)
 
     monkeypatch.setattr(Path, "read_bytes", vanish)
-    articles, skipped = load_articles([tmp_path / "in"], 1_000_000)
+    articles, skipped = load_sources([tmp_path / "in"], 1_000_000)
     assert [a.id for a in articles] == ["page"] and "alert" not in articles[0].text
-    assert "gone.txt" in str(skipped[0].path) and "cannot read" in skipped[0].reason
+    assert "gone.txt" in skipped[0].source and "cannot read" in skipped[0].reason
     assert gone.exists()
 
 
 def test_index_data_is_never_unpickled_or_evaluated():
-    source = "\n".join(p.read_text() for p in (ROOT / "qa").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (ROOT / "qa").rglob("*.py"))
     assert not re.search(r"\bpickle\b|allow_pickle\s*=\s*True|(?<![.\w])eval\(|(?<![.\w])exec\(", source)
 
 

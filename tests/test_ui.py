@@ -16,12 +16,6 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def bundled(settings):
-    write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
-    return settings
-
-
-@pytest.fixture
 def served(bundled):
     app = ui.create_app(bundled)
     port = _free_port()
@@ -58,17 +52,51 @@ def test_uploads_get_safe_names_and_bad_files_a_message(bundled, tmp_path):
     bad = write(tmp_path / "up" / "broken.txt", b"\x00\x01")
     message = ui.add_uploads([str(good), str(bad)], bundled)
     assert "added 1" in message and "broken.txt: binary" in message
-    ids = [row[3] for row in ui.article_rows(bundled)]
+    ids = [row[4] for row in ui.article_rows(bundled)]
     assert "2f-2fevil-name" in ids or any("evil-name" in i for i in ids)
     assert all("/" not in i and ".." not in i for i in ids)
     assert not any(p.name.startswith("..") for p in (bundled.index / "texts").iterdir())
 
 
+def test_a_pdf_upload_is_indexed_and_a_corrected_upload_of_the_same_name_updates_it(bundled, tmp_path):
+    from .test_ingest import PAGES, make_pdf
+
+    pdf = make_pdf(tmp_path / "up1" / "gazette.pdf")
+    assert "added 1" in ui.add_uploads([str(pdf)], bundled)
+    row = next(r for r in ui.article_rows(bundled) if r[4] == "gazette")
+    assert row[0] == "Council approves ferries" and row[2] == "upload:gazette.pdf"
+    fixed = [[[line.replace("61 million", "16 million") for line in para] for para in page] for page in PAGES]
+    message = ui.add_uploads([str(make_pdf(tmp_path / "up2" / "gazette.pdf", pages=fixed))], bundled)
+    assert "added 0, updated 1" in message
+    assert "16 million" in ui.article_html("gazette", [], bundled)
+
+
+def test_a_page_is_added_by_url_and_a_bad_url_gets_one_line(bundled):
+    from .helpers.news_server import news_server
+
+    with news_server() as (_, base):
+        assert "added 1" in ui.add_url(f"{base}/news/ferries.html", bundled)
+        assert "unchanged 1" in ui.add_url(f"{base}/news/ferries.html", bundled)
+        message = ui.add_url(f"{base}/gone.html", bundled)
+    assert message.startswith("⚠️ skipped") and "404" in message and "\n" not in message
+    assert "Council approves two electric ferries" in [r[0] for r in ui.article_rows(bundled)]
+
+
+def test_the_article_view_highlights_the_cited_spans(bundled):
+    result = ui.pipeline.answer("How many aircraft will be bought from Boeing?", settings=bundled)
+    article_id, spans = ui.cited_spans(result.to_json())
+    page = ui.article_html(article_id, spans, bundled)
+    marked = page.split("<mark>")[1].split("</mark>")[0]
+    assert "40 aircraft from Boeing" in marked and marked == result.citations[0].quote
+    assert page.count("<mark>") == len(spans) and "No article" in ui.article_html("nope", [], bundled)
+    assert ui.cited_spans({"citations": []}) == (None, [])
+
+
 def test_paste_and_remove(bundled):
     assert "added 1" in ui.add_pasted("Port news", "The port ordered six ferries.", bundled)
-    assert "port-news" in [r[3] for r in ui.article_rows(bundled)]
+    assert "port-news" in [r[4] for r in ui.article_rows(bundled)]
     assert "removed" in ui.remove_article("port-news", bundled)
-    assert "port-news" not in [r[3] for r in ui.article_rows(bundled)]
+    assert "port-news" not in [r[4] for r in ui.article_rows(bundled)]
     assert "title" in ui.add_pasted("", "text", bundled)
 
 

@@ -2,24 +2,26 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa import answer, pipeline, store, vectors
-from qa.articles import make_article
+from qa import answer, pipeline
+from qa.index import read_manifest, vectors
+from qa.ingest import make_article
 
-from .conftest import ARTICLE, FakeEmbedder, write
+from .conftest import ARTICLE, FakeEmbedder, load_index, write
 
 
 def test_milvus_lite_serves_the_same_index_interface(settings):
     settings = replace(settings, vector_store="milvus-lite")
     write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
+    pipeline.sync_bundled(settings)
     result = answer("How many aircraft will be bought from Boeing?", settings=settings)
     assert any("40 aircraft from Boeing" in c.quote for c in result.citations)
-    manifest = store.read_manifest(settings.index)
+    manifest = read_manifest(settings.index)
     assert manifest.vectors.startswith("milvus:") and (settings.index / "milvus.db").exists()
     assert not list(settings.index.glob("vectors-*.faiss"))
 
     pipeline.add_articles([make_article("ferries", "The port ordered six electric ferries from Damen.")], settings)
     pipeline.remove_articles(["c5-summit-critical-minerals"], settings)
-    loaded = store.load(settings.index, FakeEmbedder.id)
+    loaded = load_index(settings.index, settings)
     assert [a.id for a in loaded.manifest.articles] == ["ferries"] and loaded.vectors.ntotal == len(loaded.chunks)
     client = vectors._client(vectors.milvus_uri("milvus-lite", settings.index))
     assert client.list_collections() == [loaded.manifest.vectors.removeprefix("milvus:")]  # old generations dropped

@@ -1,0 +1,61 @@
+"""The read side: load the current generation into memory. Nothing here writes to the index folder."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexMismatchError, IndexMissingError
+from ..types import Chunk
+from . import vectors as vectors_io
+from .layout import Chunking, Manifest, check_compatible, read_manifest
+
+
+class LoadedIndex:
+    """One generation of the index, read fully into memory; immutable once built."""
+
+    def __init__(self, directory: Path, manifest: Manifest, chunks: list[Chunk], vectors, texts: dict[str, str]):
+        self.directory = directory
+        self.manifest = manifest
+        self.chunks = chunks
+        self.vectors = vectors  # a faiss index whose ids are positions in `chunks`
+        self.texts = texts
+        self.records = {a.id: a for a in manifest.articles}
+        self.bm25 = None  # built by retrieval on first search
+
+    def all_vectors(self) -> np.ndarray:
+        n = self.vectors.ntotal
+        if n == 0:
+            return np.zeros((0, self.manifest.dimension), dtype=np.float32)
+        return self.vectors.reconstruct_n(0, n)
+
+
+def load(directory: Path, embedder_id: str, chunking: Chunking, dimension: int | None = None) -> LoadedIndex:
+    for attempt in range(3):  # a writer may clean up old files between our manifest read and file reads
+        manifest = read_manifest(directory)
+        if manifest is None:
+            raise IndexMissingError(f"no index at {directory}; run `qa index add PATH --index {directory}`")
+        check_compatible(manifest, embedder_id, chunking, directory)
+        if dimension is not None and manifest.dimension != dimension:
+            raise IndexMismatchError(f"index at {directory} holds {manifest.dimension}-d vectors, the embedder "
+                                     f"makes {dimension}-d; run `qa index rebuild --index {directory}`")
+        try:
+            return load_files(directory, manifest)
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
+
+
+def load_files(directory: Path, manifest: Manifest) -> LoadedIndex:
+    texts = {a.id: (directory / a.text_file).read_text(encoding="utf-8") for a in manifest.articles}
+    table = json.loads((directory / manifest.chunks).read_text(encoding="utf-8"))
+    chunks = [Chunk(aid, s, e, texts[aid][s:e]) for aid, s, e in table]
+    vectors = vectors_io.open_vectors(directory, manifest.vectors, manifest.vector_store)
+    if vectors.ntotal != len(chunks):
+        raise IndexMismatchError(f"index at {directory} is inconsistent ({vectors.ntotal} vectors, "
+                                 f"{len(chunks)} chunks); run `qa index rebuild --index {directory}`")
+    return LoadedIndex(directory, manifest, chunks, vectors, texts)
