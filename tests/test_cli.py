@@ -162,3 +162,25 @@ def test_verbose_logs_what_was_read(index_dir, tmp_path, capsys):
         assert "read " in capsys.readouterr().err
     finally:
         logging.getLogger().handlers.clear()
+
+
+def test_bad_input_of_every_new_kind_is_one_line_each_and_leaves_the_index_as_it_was(index_dir, tmp_path, capsys,
+                                                                                       monkeypatch):
+    from .helpers.news_server import news_server
+    from .test_ingest import make_pdf
+    from .test_pipeline import _snapshot
+
+    main(["index", "add", str(ARTICLE), "--index", index_dir])
+    before = _snapshot(Path(index_dir))
+    corrupt = write(tmp_path / "corrupt.pdf", b"%PDF-1.4\nnot really a pdf\n%%EOF")
+    scanned = make_pdf(tmp_path / "scanned.pdf", text=False)
+    monkeypatch.setenv("QA_URL_TIMEOUT_S", "0.5")
+    with news_server() as (_, base):
+        capsys.readouterr()
+        assert main(["index", "add", str(corrupt), str(scanned), f"{base}/hang", f"{base}/nav.html",
+                     "--index", index_dir]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 4 and "Traceback" not in "".join(err)
+    assert "not a readable PDF" in err[0] and "no text layer" in err[1]
+    assert "no answer within 0.5 s" in err[2] and "no article text" in err[3]
+    assert _snapshot(Path(index_dir)) == before
