@@ -218,6 +218,10 @@ def evaluate(path: Path, settings: Settings, limit: int | None = None, index_giv
     dataset, cases, articles = load_cases(path)
     if articles is not None and not index_given:
         settings = replace(settings, index=articles_index(articles, settings))
+    else:  # an explicit command, like `qa serve`: the bundled folder is indexed as it stands
+        from .pipeline import sync_bundled
+
+        sync_bundled(settings)
     if dataset == "squad_v2":
         cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
     elif limit:

@@ -175,7 +175,7 @@ def create_app(settings: Settings | None = None):
     def respond(message, chat, turns):
         chat = list(chat or [])
         turns = list(turns or [])
-        history = [(t["question"], t["text"]) for t in turns]
+        history = [(t["question"], t["text"]) for t in turns if "text" in t]  # not the turns that failed
         chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         yield chat, sources_html(None), turns, ""
         try:
