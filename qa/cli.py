@@ -103,7 +103,8 @@ def cmd_eval(args) -> int:
     settings = _settings(args)
     if args.threshold is not None:
         settings = replace(settings, abstain_threshold=args.threshold)
-    report = evaluate(Path(args.file), settings, limit=args.limit, index_given=args.index is not None)
+    report = evaluate(Path(args.file), settings, limit=args.limit, index_given=args.index is not None,
+                      split=args.split)
     print(json.dumps(report.to_json(), indent=1) if args.json else format_report(report))
     return 0
 
@@ -149,6 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, help="questions to sample (SQuAD: a fixed, seeded sample)")
     p.add_argument("--threshold", type=float, help="answerability threshold to use instead of the setting")
+    p.add_argument("--split", choices=("all", "fit", "report"), default="all",
+                   help="SQuAD: only the articles used for fitting, or only the held-out ones")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("serve", parents=[index_opt], help="serve the chat in the browser (syncs <index>/articles first)")

@@ -21,6 +21,10 @@ from .types import Answer, Article
 
 RECALL_K = 5
 SQUAD_SAMPLE = 200
+# SQuAD dev15 split by article: choices and fitted numbers come from the first FIT_ARTICLES articles
+# (in file order); results are reported on the others, whose questions were never used for them.
+FIT_ARTICLES = 8
+SPLITS = ("all", "fit", "report")
 SWEEP = tuple(round(-1.2 + 0.1 * i, 2) for i in range(19))  # answerability log-odds thresholds
 
 
@@ -61,7 +65,7 @@ class Report:
                 "questions": [{"id": r.case.id, "question": r.case.question, "gold": list(r.case.answers),
                                "text": r.answer.text, "abstained": r.answer.abstained,
                                "answerability": round(r.answerability, 4) if r.answerability > -1e9 else None,
-                               "right": right(r, self.threshold),
+                               "right": right(r, self.threshold), "misleading": misleading(r, self.threshold),
                                "raw": r.answer.raw_text, "seconds": round(r.seconds, 3),
                                "features": r.features} for r in self.results]}
 
@@ -96,8 +100,21 @@ def f1(prediction: str, gold: str) -> float:
     return 2 * p * r / (p + r)
 
 
+def answer_only(text: str) -> str:
+    """What an answer says, for EM/F1: without its [n] markers and quotation marks."""
+    from .grounding import MARKER
+
+    return MARKER.sub("", text).replace("“", "").replace("”", "").strip()
+
+
 def abstains(r: Result, threshold: float) -> bool:
     return r.answer.abstained or r.answerability < threshold
+
+
+def misleading(r: Result, threshold: float) -> bool:
+    """Answered, and wrong: a wrong answer to an answerable question, or any answer to an unanswerable one.
+    Worse than an abstention, so it is counted on its own."""
+    return not abstains(r, threshold) and not right(r, threshold)
 
 
 def right(r: Result, threshold: float) -> bool:
@@ -111,8 +128,11 @@ def right(r: Result, threshold: float) -> bool:
 
 def citation_ok(r: Result) -> bool:
     """A cited span (the narrowed quote) holds the support phrase or a gold answer."""
-    wanted = r.case.support or r.case.answers
-    return any(contains(c.quote, w) for c in r.answer.citations for w in wanted)
+    return any(_cites(c, r.case) for c in r.answer.citations)
+
+
+def _cites(citation, case: Case) -> bool:
+    return any(contains(citation.quote, w) for w in case.support or case.answers)
 
 
 def unsupported_sentences(r: Result) -> tuple[int, int]:
@@ -172,6 +192,14 @@ def _seed_cases(data: dict) -> list[Case]:
     return cases
 
 
+def split_cases(cases: list[Case], split: str) -> list[Case]:
+    titles = list(dict.fromkeys(c.article_title for c in cases))
+    if split not in SPLITS or titles == [None]:
+        raise QAError(f"--split {split}: only a SQuAD file splits, into {', '.join(SPLITS)}")
+    keep = set(titles[:FIT_ARTICLES] if split == "fit" else titles[FIT_ARTICLES:])
+    return [c for c in cases if c.article_title in keep]
+
+
 def _squad_cases(data: dict) -> list[Case]:
     cases = []
     for article in data["data"]:
@@ -214,8 +242,11 @@ def _source_articles(path: Path, settings: Settings) -> list[Article]:
             for a in _read(path)["data"]]
 
 
-def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False) -> Report:
+def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False,
+             split: str = "all") -> Report:
     dataset, cases, articles = load_cases(path)
+    if split != "all":
+        cases = split_cases(cases, split)
     if articles is not None and not index_given:
         settings = replace(settings, index=articles_index(articles, settings))
     else:  # an explicit command, like `qa serve`: the bundled folder is indexed as it stands
@@ -227,7 +258,8 @@ def evaluate(path: Path, settings: Settings, limit: int | None = None, index_giv
     elif limit:
         cases = cases[:limit]
     results = [_run(case, settings) for case in cases]
-    report = Report(dataset, settings.abstain_threshold, results)
+    report = Report(dataset if split == "all" else f"{dataset} ({split} articles)", settings.abstain_threshold,
+                    results)
     report.metrics = metrics(results, settings.abstain_threshold)
     report.sweep = [dict(threshold=t, **_operating_point(results, t)) for t in SWEEP]
     return report
@@ -267,6 +299,8 @@ def _operating_point(results: list[Result], threshold: float) -> dict:
         "answered_precision": _ratio(sum(right(r, threshold) for r in answered), len(answered)),
         "coverage": _ratio(len(answered), len(results)),
         "abstention_precision": _ratio(sum(not r.case.answers for r in abstained), len(abstained)),
+        "misleading": sum(misleading(r, threshold) for r in results),
+        "misleading_rate": _ratio(sum(misleading(r, threshold) for r in results), len(results)),
     }
 
 
@@ -275,9 +309,10 @@ def metrics(results: list[Result], threshold: float) -> dict:
     answered = [r for r in answerable if not abstains(r, threshold)]
     answered_all = [r for r in results if not abstains(r, threshold)]
     seconds = sorted(r.seconds for r in results)
-    squad = [max((f1(r.answer.text, a) for a in r.case.answers), default=0.0) if r.case.answers and
+    squad = [max((f1(answer_only(r.answer.text), a) for a in r.case.answers), default=0.0) if r.case.answers and
              not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold)) for r in results]
-    em = [float(any(normalise_answer(r.answer.text) == normalise_answer(a) for a in r.case.answers))
+    cited = [(c, r.case) for r in answered for c in r.answer.citations]
+    em = [float(any(normalise_answer(answer_only(r.answer.text)) == normalise_answer(a) for a in r.case.answers))
           if r.case.answers and not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold))
           for r in results]
     return {
@@ -286,7 +321,8 @@ def metrics(results: list[Result], threshold: float) -> dict:
         f"retrieval_recall@{RECALL_K}": _ratio(sum(r.recalled for r in answerable), len(answerable)),
         "accuracy": _ratio(sum(right(r, threshold) for r in results), len(results)),
         **_operating_point(results, threshold),
-        "citation_precision": _ratio(sum(citation_ok(r) for r in answered), len(answered)),
+        "citation_precision": _ratio(sum(_cites(c, case) for c, case in cited), len(cited)),
+        "citation_recall": _ratio(sum(citation_ok(r) for r in answered), len(answered)),
         "answered_correct_and_cited": _ratio(sum(right(r, threshold) and citation_ok(r) for r in answered),
                                              len(answered)),
         "model_sentences_rejected": _ratio(sum(r.rejected_sentences for r in results),
@@ -313,15 +349,17 @@ def _percentile(values: list[float], q: float) -> float | None:
 def format_report(report: Report) -> str:
     lines = [f"# {report.dataset}: {len(report.results)} questions, abstain threshold {report.threshold}", "",
              "| id | right | cited | abst. | score | answer |", "|---|---|---|---|---|---|"]
+    verdict = {True: "yes", False: "NO"}
     for r in report.results:
         text = r.answer.text.replace("|", "/").replace("\n", " ")[:90]
         score = f"{r.answerability:.2f}" if r.answerability > -1e9 else "not judged"
-        lines.append(f"| {r.case.id[:10]} | {'yes' if right(r, report.threshold) else 'NO'} | "
+        ok = "MISLEADING" if misleading(r, report.threshold) else verdict[right(r, report.threshold)]
+        lines.append(f"| {r.case.id[:10]} | {ok} | "
                      f"{'yes' if citation_ok(r) else '-'} | {'yes' if abstains(r, report.threshold) else ''} | "
                      f"{score} | {text} |")
     lines += ["", "| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in report.metrics.items()]
-    lines += ["", "| threshold | answered right / answerable | abstained / unanswerable | answered precision | coverage |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| threshold | answered right / answerable | abstained / unanswerable | misleading | "
+              "answered precision | coverage |", "|---|---|---|---|---|---|"]
     lines += [f"| {p['threshold']} | {p['answered_right_of_answerable']} | {p['abstained_of_unanswerable']} | "
-              f"{p['answered_precision']} | {p['coverage']} |" for p in report.sweep]
+              f"{p['misleading']} | {p['answered_precision']} | {p['coverage']} |" for p in report.sweep]
     return "\n".join(lines)

@@ -4,7 +4,8 @@ import pytest
 
 from qa.index import read_manifest
 from qa.errors import QAError
-from qa.evaluate import Case, Result, contains, f1, load_cases, metrics, normalise_answer, right, unsupported_sentences
+from qa.evaluate import (Case, Result, answer_only, contains, f1, load_cases, metrics, misleading, normalise_answer,
+                         right, split_cases, unsupported_sentences)
 from qa.types import Answer, Citation
 
 from .conftest import write
@@ -33,6 +34,38 @@ def test_right_depends_on_gold_abstention_and_threshold():
     assert not right(_result("Boeing sells them [1].", score=-2.0), -1.0)  # gated: counts as abstained
     assert right(_result("The articles don't say.", gold=(), abstained=True), -1.0)
     assert not right(_result("Airbus [1]."), -1.0)
+
+
+def test_a_wrong_answer_or_any_answer_to_the_unanswerable_is_misleading_and_counted():
+    wrong, unanswerable = _result("Airbus [1]."), _result("Boeing [1].", gold=())
+    assert misleading(wrong, -1.0) and misleading(unanswerable, -1.0)
+    assert not misleading(_result("Boeing [1]."), -1.0) and not misleading(wrong, 0.5)  # gated: an abstention
+    m = metrics([wrong, unanswerable, _result("Boeing [1].")], -1.0)
+    assert m["misleading"] == 2 and m["misleading_rate"] == round(2 / 3, 4)
+
+
+def test_em_and_f1_score_the_answer_without_markers_or_quotes():
+    assert answer_only("“Boeing” [1], [2].") == "Boeing,." and normalise_answer(answer_only("Boeing [1].")) == "boeing"
+    m = metrics([_result("Boeing [1].")], -1.0)
+    assert m["squad_em"] == 1.0 and m["squad_f1"] == 1.0
+
+
+def test_citation_precision_counts_citations_and_recall_counts_answers():
+    quotes = ["plans to acquire 40 aircraft from Boeing Co.", "The summit was held in Washington."]
+    r = _result("Boeing [1]. It met in Washington [2].")
+    r = Result(r.case, Answer(r.answer.text, False, [Citation(i + 1, "a", "T", 0, len(q), q)
+                                                     for i, q in enumerate(quotes)]), 0.0, 1.0, True, 2, 0)
+    m = metrics([r], -1.0)
+    assert m["citation_precision"] == 0.5 and m["citation_recall"] == 1.0
+
+
+def test_squad_splits_by_article_and_other_files_refuse_to_split():
+    cases = [Case(str(i), "q", (), (), article_title=f"T{i % 10}") for i in range(30)]
+    fit, report = split_cases(cases, "fit"), split_cases(cases, "report")
+    assert {c.article_title for c in fit} == {f"T{i}" for i in range(8)} and len(fit) + len(report) == 30
+    assert not {c.article_title for c in fit} & {c.article_title for c in report}
+    with pytest.raises(QAError, match="only a SQuAD file splits"):
+        split_cases([Case("a", "q", (), ())], "fit")
 
 
 def test_unsupported_sentences_are_counted_independently():
