@@ -32,4 +32,4 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not e2e and not browser"
 
 bench: $(STAMP)
-	$(PY) bench/bench.py
+	$(PY) bench/bench.py --write

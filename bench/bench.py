@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import pipeline  # noqa: E402
+from qa.answering import Answerer  # noqa: E402
 from qa.index import vectors as vectors_io  # noqa: E402
 from qa.ingest import make_article  # noqa: E402
 from qa.chunking import chunk_article  # noqa: E402
@@ -61,44 +62,38 @@ class Recorder:
 
 
 def bench_answers(settings: Settings, questions: list[str]) -> None:
-    real = pipeline.generator_for(settings)
-    recorder = Recorder(real)
-    original = pipeline.generator_for
-    pipeline.generator_for = lambda s: recorder
-    try:
-        pipeline.answer(questions[0], settings=settings)  # warm-up
-        full, raw, first = [], [], []
-        for q in questions:
+    """Latency of whole answers in one profile, against the raw model calls on the very same prompts."""
+    answerer = Answerer(settings)
+    reader, judge = Recorder(answerer.writer), Recorder(answerer.judge)
+    answerer.writer, answerer.judge = reader, judge
+    answerer.answer(questions[0])  # warm-up
+    full, raw, progress = [], [], []
+    for q in questions:
+        for recorder in (reader, judge):
             recorder.prompts.clear()
             recorder.judged.clear()
-            start = time.perf_counter()
-            first_at = None
-            for event in pipeline.stream_answer(q, settings=settings):
-                if first_at is None and isinstance(event, str):
-                    first_at = time.perf_counter() - start
-            full.append(time.perf_counter() - start)
-            if first_at is not None:  # abstentions stream no token
-                first.append(first_at)
-            if recorder.prompts:  # the model's own work on the exact prompts: judge passes and generation
-                t = time.perf_counter()
-                for prompts in recorder.judged:
-                    real.judge(prompts)
-                for _ in real.stream(recorder.prompts[0], settings.max_new_tokens):
-                    pass
-                raw.append((q, time.perf_counter() - t, full[-1]))
-    finally:
-        pipeline.generator_for = original
-    generated = [(f, r) for _, r, f in raw]
-    overhead = median([f / r - 1 for f, r in generated])
-    row("answer latency p50 / p90 (s)", f"{median(full):.2f} / {pct(full, 0.9):.2f}", f"{len(full)} seed_dev questions")
-    row("first streamed token p50 / p90 (s)", f"{median(first):.2f} / {pct(first, 0.9):.2f}",
-        f"{len(first)} questions that reached the model")
-    row("raw model calls p50 (s), same prompts", f"{median([r for _, r in generated]):.2f}",
-        f"{len(generated)} questions that reached the model")
-    row("pipeline overhead over raw model (median)", f"{overhead * 100:.1f} %", "retrieval+evidence+verification")
-    tokens = [len(real.prompt_tokens(p)) for p in recorder.prompts] if hasattr(real, "prompt_tokens") else []
-    if tokens:
-        row("prompt tokens (last question)", str(tokens[-1]))
+        start = time.perf_counter()
+        shown_at = None
+        for _ in answerer.stream(q):
+            shown_at = shown_at if shown_at is not None else time.perf_counter() - start
+        progress.append(shown_at)
+        full.append(time.perf_counter() - start)
+        if reader.prompts:  # the models' own work on the exact prompts: judge passes and generation
+            t = time.perf_counter()
+            for prompts in judge.judged:
+                judge.inner.judge(prompts)
+            for _ in reader.inner.stream(reader.prompts[0], settings.max_new_tokens):
+                pass
+            raw.append((time.perf_counter() - t, full[-1]))
+    tag = f"[{settings.profile}]"
+    row(f"{tag} answer latency p50 / p90 (s)", f"{median(full):.2f} / {pct(full, 0.9):.2f}",
+        f"{len(full)} seed_dev questions")
+    row(f"{tag} first visible progress p50 / p90 (s)", f"{median(progress):.3f} / {pct(progress, 0.9):.3f}",
+        "the chat shows the stage it is in")
+    row(f"{tag} raw model calls p50 (s), same prompts", f"{median([r for r, _ in raw]):.2f}",
+        f"{len(raw)} questions that reached the writer")
+    row(f"{tag} pipeline overhead over raw model (median)", f"{median([f / r - 1 for r, f in raw]) * 100:.1f} %",
+        "retrieval+evidence+verification")
 
 
 def squad_texts() -> list[tuple[str, str]]:
@@ -209,20 +204,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10³ and 10⁴ chunks only")
     parser.add_argument("--milvus", action="store_true", help="also measure the Milvus adapter (milvus-lite)")
+    parser.add_argument("--profiles", default="fast,mixed,accurate", help="answer profiles to time, side by side")
+    parser.add_argument("--write", action="store_true", help="replace the speed table in README.md")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
-    pipeline.warm_up(settings)
     seed = json.loads(SEED.read_text())
-    bench_answers(settings, [q["question"] for q in seed["questions"]])
+    for profile in args.profiles.split(","):
+        profiled = replace(settings, profile=profile)
+        pipeline.warm_up(profiled)
+        bench_answers(profiled, [q["question"] for q in seed["questions"]])
     bench_indexing(settings)
     bench_search(settings, [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000], args.milvus)
     row("peak RSS (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", "this process")
     bench_cold_start()
-    print("\n| measure | value | note |\n|---|---|---|")
-    for name, value, note in rows:
-        print(f"| {name} | {value} | {note} |")
+    table = "\n".join(["| measure | value | note |", "|---|---|---|"] +
+                      [f"| {name} | {value} | {note} |" for name, value, note in rows])
+    print("\n" + table)
+    if args.write:
+        readme = ROOT / "README.md"
+        start, end = "<!-- speed:start -->", "<!-- speed:end -->"
+        body = readme.read_text(encoding="utf-8")
+        head, rest = body.split(start, 1)
+        readme.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -99,13 +99,30 @@ def cmd_ask(args) -> int:
 
 def cmd_eval(args) -> int:
     from .evaluate import evaluate, format_report
+    from .progress import bars
 
     settings = _settings(args)
     if args.threshold is not None:
         settings = replace(settings, abstain_threshold=args.threshold)
     report = evaluate(Path(args.file), settings, limit=args.limit, index_given=args.index is not None,
-                      split=args.split)
+                      split=args.split, progress=bars())
     print(json.dumps(report.to_json(), indent=1) if args.json else format_report(report))
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .calibrate import calibrate, load, with_thresholds
+    from .progress import bars
+
+    settings = _settings(args)
+    if settings.llm:
+        raise QAError("qa calibrate fits the packaged judge models; unset QA_LLM")
+    squad = Path(args.squad)
+    fitted = load(settings.judge) if args.threshold_only else calibrate(squad, settings, args.sample, bars())
+    fitted = with_thresholds(fitted, squad, settings, args.answered, bars(), args.reuse_answers)
+    path = fitted.save()
+    print(f"{path}: weights {fitted.weights}, relevance {fitted.relevance}, bias {fitted.bias}, "
+          f"threshold {fitted.threshold}, answer check {fitted.check_threshold} ({fitted.questions} questions)")
     return 0
 
 
@@ -153,6 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("all", "fit", "report"), default="all",
                    help="SQuAD: only the articles used for fitting, or only the held-out ones")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("calibrate", parents=[index_opt],
+                       help="fit the judge model's answerability weights and threshold (QA_PROFILE picks the model)")
+    p.add_argument("squad", nargs="?", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+                                                   / "squad_v2_dev15.json"), help="SQuAD v2 file (default: the shared dev15)")
+    p.add_argument("--sample", type=int, default=300, help="fit questions the judge weights are fitted on")
+    p.add_argument("--answered", type=int, default=200, help="fit questions answered whole to place the thresholds")
+    p.add_argument("--reuse-answers", action="store_true",
+                   help="with --threshold-only: place the thresholds from the stored fit answers, answering nothing")
+    p.add_argument("--threshold-only", action="store_true",
+                   help="keep the stored weights; place the abstention and answer-check thresholds again")
+    p.set_defaults(func=cmd_calibrate)
 
     p = sub.add_parser("serve", parents=[index_opt], help="serve the chat in the browser (syncs <index>/articles first)")
     p.add_argument("--host", default=None, help="address to listen on (default: $GRADIO_SERVER_NAME, else 127.0.0.1)")

@@ -16,6 +16,7 @@ from pathlib import Path
 from .ingest import file_sources, load_sources, make_article, slugify
 from .errors import QAError
 from .lexical import NUMBER_WORDS
+from .progress import Progress, quiet
 from .settings import Settings
 from .types import Answer, Article
 
@@ -25,7 +26,7 @@ SQUAD_SAMPLE = 200
 # (in file order); results are reported on the others, whose questions were never used for them.
 FIT_ARTICLES = 8
 SPLITS = ("all", "fit", "report")
-SWEEP = tuple(round(-1.2 + 0.1 * i, 2) for i in range(19))  # answerability log-odds thresholds
+SWEEP = tuple(round(-3 + 0.25 * i, 2) for i in range(25))  # answerability log-odds thresholds
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Result:
     answer: Answer
     answerability: float
     seconds: float
+    first_progress: float  # seconds until the first thing a user sees (the stage it is in)
     recalled: bool
     model_sentences: int
     rejected_sentences: int
@@ -59,12 +61,15 @@ class Report:
     results: list[Result]
     metrics: dict = field(default_factory=dict)
     sweep: list[dict] = field(default_factory=list)
+    check_threshold: float | None = None  # the answer check's, which the sweep holds fixed
 
     def to_json(self) -> dict:
-        return {"dataset": self.dataset, "threshold": self.threshold, "metrics": self.metrics, "sweep": self.sweep,
+        return {"dataset": self.dataset, "threshold": self.threshold, "check_threshold": self.check_threshold,
+                "metrics": self.metrics, "sweep": self.sweep,
                 "questions": [{"id": r.case.id, "question": r.case.question, "gold": list(r.case.answers),
                                "text": r.answer.text, "abstained": r.answer.abstained,
                                "answerability": round(r.answerability, 4) if r.answerability > -1e9 else None,
+                               "check": r.answer.check,
                                "right": right(r, self.threshold), "misleading": misleading(r, self.threshold),
                                "raw": r.answer.raw_text, "seconds": round(r.seconds, 3),
                                "features": r.features} for r in self.results]}
@@ -243,7 +248,7 @@ def _source_articles(path: Path, settings: Settings) -> list[Article]:
 
 
 def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False,
-             split: str = "all") -> Report:
+             split: str = "all", progress: Progress = quiet) -> Report:
     dataset, cases, articles = load_cases(path)
     if split != "all":
         cases = split_cases(cases, split)
@@ -257,10 +262,16 @@ def evaluate(path: Path, settings: Settings, limit: int | None = None, index_giv
         cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
     elif limit:
         cases = cases[:limit]
-    results = [_run(case, settings) for case in cases]
-    report = Report(dataset if split == "all" else f"{dataset} ({split} articles)", settings.abstain_threshold,
-                    results)
-    report.metrics = metrics(results, settings.abstain_threshold)
+    results = []
+    for case in cases:
+        results.append(_run(case, settings))
+        progress("answering", len(results), len(cases))
+    from .pipeline import answerer_for
+
+    limits = answerer_for(settings).thresholds
+    report = Report(dataset if split == "all" else f"{dataset} ({split} articles)", limits.gate, results,
+                    check_threshold=limits.check)
+    report.metrics = metrics(results, report.threshold)
     report.sweep = [dict(threshold=t, **_operating_point(results, t)) for t in SWEEP]
     return report
 
@@ -271,21 +282,23 @@ def _run(case: Case, settings: Settings) -> Result:
     history = []
     for question, reply in case.history:  # None: whatever the system answers to that turn
         history.append((question, reply if reply is not None else pipeline.answer(question, settings=settings).text))
-    ungated = replace(settings, abstain_threshold=float("-inf"))  # always generate: one run gives the sweep
-    loaded, idf = pipeline.open_index(settings)
-    query = pipeline.with_topic(pipeline.search_query(case.question, history), loaded, idf, settings)
-    passages = pipeline.search(query.text, k=RECALL_K, settings=settings)
+    # Always generate: one run gives the whole sweep over the abstention threshold.
+    ungated = pipeline.answerer_for(replace(settings, abstain_threshold=float("-inf")))
+    answerer = pipeline.answerer_for(settings)
+    query = answerer.query(case.question, history)
+    passages = answerer.retrieve(query, RECALL_K)
     wanted = case.support or case.answers
     recalled = any(contains(p.text, w) for p in passages for w in wanted)
-    evidence = grounding.select_evidence(query, passages[:settings.k], loaded.texts, pipeline.embedder_for(settings),
-                                         idf, settings.prompt_sentences)
-    start = time.perf_counter()
-    answer = pipeline.answer(case.question, history=history, settings=ungated)
+    evidence = answerer.evidence(query, passages[:settings.k], judge=False)
+    start, first = time.perf_counter(), None
+    for event in ungated.stream(case.question, history):
+        first = first if first is not None else time.perf_counter() - start
+        answer = event
     seconds = time.perf_counter() - start
     n_claims = len(grounding.claims(answer.raw_text))
     features = {**grounding.features(evidence), "judge": answer.answerability, "verified": n_claims > len(answer.rejected)}
     score = answer.answerability if answer.answerability is not None else float("-inf")  # off-topic, or no evidence of the kind asked for
-    return Result(case, answer, score, seconds, recalled, n_claims, len(answer.rejected), features)
+    return Result(case, answer, score, seconds, first, recalled, n_claims, len(answer.rejected), features)
 
 
 def _operating_point(results: list[Result], threshold: float) -> dict:
@@ -311,10 +324,11 @@ def metrics(results: list[Result], threshold: float) -> dict:
     seconds = sorted(r.seconds for r in results)
     squad = [max((f1(answer_only(r.answer.text), a) for a in r.case.answers), default=0.0) if r.case.answers and
              not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold)) for r in results]
-    cited = [(c, r.case) for r in answered for c in r.answer.citations]
     em = [float(any(normalise_answer(answer_only(r.answer.text)) == normalise_answer(a) for a in r.case.answers))
           if r.case.answers and not abstains(r, threshold) else float(not r.case.answers and abstains(r, threshold))
           for r in results]
+    cited = [(c, r.case) for r in answered for c in r.answer.citations]
+    progress = sorted(r.first_progress for r in results if r.first_progress is not None)
     return {
         "questions": len(results),
         "answerable": len(answerable),
@@ -333,6 +347,8 @@ def metrics(results: list[Result], threshold: float) -> dict:
         "squad_f1": _ratio(sum(squad), len(squad)),
         "latency_p50_s": _percentile(seconds, 0.5),
         "latency_p90_s": _percentile(seconds, 0.9),
+        "first_progress_p50_s": _percentile(progress, 0.5),
+        "first_progress_p90_s": _percentile(progress, 0.9),
     }
 
 
@@ -347,7 +363,8 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 
 def format_report(report: Report) -> str:
-    lines = [f"# {report.dataset}: {len(report.results)} questions, abstain threshold {report.threshold}", "",
+    lines = [f"# {report.dataset}: {len(report.results)} questions, abstain threshold {report.threshold}, "
+             f"answer check {report.check_threshold}", "",
              "| id | right | cited | abst. | score | answer |", "|---|---|---|---|---|---|"]
     verdict = {True: "yes", False: "NO"}
     for r in report.results:

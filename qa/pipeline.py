@@ -1,29 +1,23 @@
-"""answer() / stream_answer() / search(): wires the steps together, nothing else."""
+"""The library's surface: answer() / stream_answer() / search() over an Answerer per settings, and the index
+operations (sync, add, remove, rebuild)."""
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from . import grounding, prompts, retrieval
-from .index import Change, Chunking, IndexWriter, LoadedIndex, Manifest, load, read_manifest
-from .ingest import load_sources, normalise
+from .answering import Answerer, History
 from .embedding import get_embedder
-from .errors import IndexMissingError, QuestionError
-from .generation import generator_for
-from .lexical import content_stems
+from .index import Change, IndexWriter, LoadedIndex, Manifest, read_manifest
+from .ingest import load_sources
 from .progress import Progress, quiet
 from .settings import Settings
-from .types import Answer, Article, Passage, Query
+from .types import Answer, Article, Passage, Stage
 
-History = Sequence[tuple[str, str | None]]
-_FOLLOW_UP = re.compile(r"^(and|but|also|so|then|what about|how about)\b|\b(it|its|they|them|their|he|she|his|"
-                        r"her|this|that|these|those|the same|there)\b", re.I)
-_cache: dict[tuple[Path, str], tuple[LoadedIndex, dict[str, float]]] = {}
-_cache_lock = threading.Lock()
+_answerers: dict[Settings, Answerer] = {}
+_answerers_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
@@ -34,10 +28,6 @@ def _settings(index, settings: Settings | None) -> Settings:
 
 def embedder_for(settings: Settings):
     return get_embedder(settings.embedder, settings.threads)
-
-
-def chunking(settings: Settings) -> Chunking:
-    return Chunking(settings.chunk_chars, settings.chunk_overlap_chars)
 
 
 def sync_bundled(settings: Settings, progress: Progress = quiet) -> Change | None:
@@ -76,7 +66,7 @@ def _sync_plan(manifest: Manifest | None, folder: Path, articles: list[Article],
 
 
 def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> IndexWriter:
-    return IndexWriter(settings.index, embedder_for(settings), chunking(settings), progress, fresh=fresh,
+    return IndexWriter(settings.index, embedder_for(settings), settings.chunking, progress, fresh=fresh,
                        vector_store=settings.vector_store)
 
 
@@ -107,23 +97,23 @@ def rebuild_index(settings: Settings, progress: Progress = quiet) -> Manifest:
         return writer.commit()
 
 
+def answerer_for(settings: Settings) -> Answerer:
+    """The Answerer for these settings, made on first use: one per settings, so its models load once."""
+    with _answerers_lock:
+        if settings not in _answerers:
+            _answerers[settings] = Answerer(settings)
+        return _answerers[settings]
+
+
+def forget_answerers() -> None:
+    """Drop every Answerer (and so its loaded models and index): tests, or settings that changed on disk."""
+    with _answerers_lock:
+        _answerers.clear()
+
+
 def open_index(settings: Settings) -> tuple[LoadedIndex, dict[str, float]]:
     """The current generation of the index, reloaded when a writer has committed a new one. Read only."""
-    embedder = embedder_for(settings)
-    key = (settings.index.resolve(), embedder.id)
-    with _cache_lock:
-        manifest = read_manifest(settings.index)
-        if manifest is None:
-            hint = ("`qa index sync` (or `make run`) indexes the articles in it" if (settings.index / "articles").is_dir()
-                    else f"add articles with `qa index add PATH --index {settings.index}`")
-            raise IndexMissingError(f"no index at {settings.index} yet; {hint}")
-        cached = _cache.get(key)
-        if cached and cached[0].manifest.generation == manifest.generation:
-            return cached
-        loaded = load(settings.index, embedder.id, chunking(settings))
-        idf = grounding.idf_table([c.text for c in loaded.chunks])
-        _cache[key] = (loaded, idf)
-        return loaded, idf
+    return answerer_for(settings).index()
 
 
 def warm_up(settings: Settings | None = None) -> None:
@@ -133,113 +123,18 @@ def warm_up(settings: Settings | None = None) -> None:
 
     settings = settings or Settings.from_env()
     sync_bundled(settings, bars())
-    open_index(settings)
-    embedder_for(settings).warm_up()
-    generator_for(settings)
-
-
-def clean_question(question: str, settings: Settings) -> str:
-    if not isinstance(question, str):
-        raise QuestionError("the question must be text")
-    if len(question) > settings.max_question_chars:
-        raise QuestionError(f"the question is {len(question):,} characters long; the limit is "
-                            f"{settings.max_question_chars:,}")
-    text = normalise(question).replace("\n", " ")
-    if not text.strip():
-        raise QuestionError("the question is empty")
-    if not content_stems(text):  # "???" or "x y": nothing to search for, so nothing could be cited
-        raise QuestionError(f"the question has no words to search for: {text[:60]!r}")
-    return text
-
-
-def clean_history(history: History, settings: Settings) -> list[tuple[str, str | None]]:
-    turns = []
-    for turn in history:
-        if (isinstance(turn, (str, bytes)) or not isinstance(turn, Sequence) or len(turn) != 2
-                or not isinstance(turn[0], str) or not isinstance(turn[1], (str, type(None)))):
-            raise QuestionError("history must be a list of [question, answer] pairs of text (answer may be null)")
-        if len(turn[0]) > settings.max_question_chars:  # an earlier question is searched and judged too
-            raise QuestionError(f"an earlier question is {len(turn[0]):,} characters long; the limit is "
-                                f"{settings.max_question_chars:,}")
-        turns.append((normalise(turn[0]).replace("\n", " "), turn[1]))
-    return turns
-
-
-def search_query(question: str, history: History) -> Query:
-    """A follow-up that leans on the previous turn is searched together with that turn's question."""
-    leans = _FOLLOW_UP.search(question) or len(content_stems(question)) <= 2
-    if history and content_stems(history[-1][0]) and leans:
-        return Query(question, history[-1][0])
-    return Query(question)
-
-
-def with_topic(query: Query, loaded, idf, settings: Settings) -> Query:
-    """A follow-up's evidence is sought near the sentence that answers the earlier question."""
-    if query.earlier is None:
-        return query
-    earlier, embedder = Query(query.earlier), embedder_for(settings)
-    passages = retrieval.search(loaded, embedder, earlier.text, settings.k, settings.candidates)
-    evidence = grounding.select_evidence(earlier, passages, loaded.texts, embedder, idf, settings.prompt_sentences)
-    if evidence.best is None or evidence.relevance < settings.relevance_floor:  # nothing was told
-        return query
-    shown, i = evidence.best
-    told = shown.sentences[i]
-    return replace(query, topic=Passage(told.article_id, shown.passage.title, told.text, told.start, told.end,
-                                        told.relevance, shown.passage.date))
+    answerer_for(settings).warm_up()
 
 
 def search(query: str, k: int = 5, index=None, settings: Settings | None = None) -> list[Passage]:
-    settings = _settings(index, settings)
-    query = clean_question(query, settings)
-    loaded, _ = open_index(settings)
-    return retrieval.search(loaded, embedder_for(settings), query, k, settings.candidates)
+    return answerer_for(_settings(index, settings)).search(query, k)
 
 
 def stream_answer(question: str, history: History = (), index=None,
-                  settings: Settings | None = None) -> Iterator[str | Answer]:
-    """Yields pieces of the model's text as it writes, then the verified Answer last."""
-    settings = _settings(index, settings)
-    question = clean_question(question, settings)
-    history = clean_history(history, settings)
-    loaded, idf = open_index(settings)
-    embedder = embedder_for(settings)
-    query = with_topic(search_query(question, history), loaded, idf, settings)
-    passages = retrieval.search(loaded, embedder, query.text, settings.k, settings.candidates)
-    evidence = judged_evidence(query, passages, loaded, idf, settings)
-    log.info("searched %r: %d passages, relevance %.2f, answerability %s", query.text, len(passages),
-             evidence.relevance, "n/a" if evidence.judge is None else f"{evidence.judge:.2f}")
-    if not answerable(evidence, settings):
-        yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), search_query=query.text,
-                      answerability=evidence.judge)
-        return
-    prompt = prompts.build(question, [s.passage.text for s in evidence.shown], query.earlier)
-    raw = ""
-    for piece in generator_for(settings).stream(prompt, settings.max_new_tokens):
-        raw += piece
-        yield piece
-    yield replace(grounding.ground(question, raw, evidence, loaded.texts), search_query=query.text,
-                  answerability=evidence.judge)
-
-
-def judged_evidence(query: Query, passages: list[Passage], loaded, idf, settings: Settings) -> grounding.Evidence:
-    """The evidence for the prompt, with the model's yes/no judgement when it is on-topic at all and
-    holds the kind of answer asked for."""
-    evidence = grounding.select_evidence(query, passages, loaded.texts, embedder_for(settings), idf,
-                                         settings.prompt_sentences)
-    # A follow-up to an on-topic question is on-topic, though its own words may be as few as "In what year?".
-    if (evidence.relevance < settings.relevance_floor and query.topic is None) or not evidence.fits:
-        return evidence
-    generator = generator_for(settings)
-    scores = generator.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))
-    return replace(evidence, judge=grounding.answerability(scores, evidence.relevance))
-
-
-def answerable(evidence: grounding.Evidence, settings: Settings) -> bool:
-    return evidence.judge is not None and evidence.judge >= settings.abstain_threshold
+                  settings: Settings | None = None) -> Iterator[Stage | str | Answer]:
+    """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last."""
+    yield from answerer_for(_settings(index, settings)).stream(question, history)
 
 
 def answer(question: str, history: History = (), index=None, settings: Settings | None = None) -> Answer:
-    for event in stream_answer(question, history, index, settings):
-        if isinstance(event, Answer):
-            return event
-    raise AssertionError("stream_answer always ends with an Answer")
+    return answerer_for(_settings(index, settings)).answer(question, history)

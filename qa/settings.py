@@ -22,8 +22,12 @@ class Settings:
     index: Path = PROJECT_DIR / "index"
     # An embedder id/path for sentence-transformers; the default comes from a package, offline.
     embedder: str = PACKAGED_EMBEDDER
-    # Empty: the packaged Qwen2.5-Coder-0.5B-Instruct GGUF. Otherwise a hub id, a model folder or a .gguf file.
+    # Empty: the packaged models of the profile. Otherwise a hub id, a model folder or a .gguf file that does
+    # all the model's work.
     llm: str = ""
+    # Which packaged model writes the answers and which judges answerability and checks each answer:
+    # mixed = 0.5B writes and 1.5B judges and checks, fast = 0.5B for both, accurate = 1.5B for both.
+    profile: str = "mixed"
     # auto: ctranslate2 for the packaged model, transformers for a model named in `llm`.
     backend: str = "auto"
     cache: Path = field(default_factory=_default_cache)
@@ -38,15 +42,29 @@ class Settings:
     max_new_tokens: int = 60
     # Below this evidence relevance (similarity + word coverage) the question is off-topic: abstain at once.
     relevance_floor: float = 0.3
-    # Answerability (log-odds, see grounding.answerability) below which it abstains. From `qa eval`:
-    # seed_dev's answerable questions score -0.44 and up, its unanswerable ones -0.65 and down; on
-    # squad_v2_dev15 (200 questions, adversarial unanswerables) -0.5 answers 64 % of answerable questions
-    # right and abstains on 52 % of unanswerable ones; -0.2 gives 60 % / 61 %, 0.0 59 % / 73 %.
-    abstain_threshold: float = -0.5
+    # Answerability log-odds below which it abstains; None: the judge model's calibrated default (qa/calibration).
+    abstain_threshold: float | None = None
+    # Log-odds of the answer check an answer sentence needs; None: the judge model's calibrated default.
+    check_threshold: float | None = None
     max_question_chars: int = 2000
     max_article_bytes: int = 5_000_000  # a file, or a fetched page
     url_timeout_s: float = 20.0  # fetching a page by URL
     feedback: Path | None = None  # default: <index>/feedback.jsonl
+
+    @property
+    def reader(self) -> str:
+        return _profile(self.profile)[0]
+
+    @property
+    def judge(self) -> str:
+        return _profile(self.profile)[1]
+
+    @property
+    def chunking(self):
+        """How articles are cut into chunks: recorded in the index, which refuses to mix two."""
+        from .index import Chunking
+
+        return Chunking(self.chunk_chars, self.chunk_overlap_chars)
 
     @property
     def feedback_path(self) -> Path:
@@ -66,6 +84,17 @@ class Settings:
             if isinstance(values.get(name), str):
                 values[name] = Path(values[name])
         return cls(**values)
+
+
+PROFILES = {"fast": ("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),
+            "mixed": ("qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"),
+            "accurate": ("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b")}
+
+
+def _profile(name: str) -> tuple[str, str]:
+    if name not in PROFILES:
+        raise SettingsError(f"QA_PROFILE must be one of {', '.join(PROFILES)}; got {name!r}")
+    return PROFILES[name]
 
 
 _FORMS = {"int": (int, "a whole number, e.g. 4"), "float": (float, "a number, e.g. 0.5")}

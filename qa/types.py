@@ -63,6 +63,12 @@ class Query:
 
 
 @dataclass(frozen=True)
+class Stage:
+    """Progress of one answer, yielded before the work it names so a surface can show it at once."""
+    name: str  # "searching", "reading" or "checking"
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     abstained: bool
@@ -73,6 +79,8 @@ class Answer:
     # log-odds that the evidence answers the question; None when off-topic or no evidence holds the
     # kind of answer asked for (an amount, a count)
     answerability: float | None = None
+    # the answer check's log-odds for what stands (its best sentence, or the quote); None when unchecked
+    check: float | None = None
     question: str = ""
     search_query: str = ""  # the question as rewritten with the conversation, if it was
 

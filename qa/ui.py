@@ -12,7 +12,8 @@ from . import pipeline
 from .errors import QAError, SettingsError
 from .ingest import load_uploads, make_article, slugify
 from .settings import Settings
-from .types import Answer
+from .prompts import STAGES
+from .types import Answer, Stage
 
 EXAMPLES = [
     "How many aircraft will be bought from Boeing?",
@@ -50,13 +51,26 @@ def sources_html(answer: Answer | None) -> str:
 
 
 def _draft_html(answer: Answer) -> str:
-    """What the model wrote before verification, and what the verifier dropped: for the curious and for bugs."""
+    """Why it answered or abstained, what the model wrote before verification and what the verifier dropped:
+    for the curious and for bugs."""
+    why = f"<p class='why'>{html.escape(_why(answer))}</p>"
     if not answer.raw_text:
-        return ""
+        return f"<details class='draft'><summary>Why</summary>{why}</details>"
     dropped = "".join(f"<li>{html.escape(r)}</li>" for r in answer.rejected)
     dropped = f"<div>Dropped as unsupported or not an answer:</div><ul>{dropped}</ul>" if dropped else ""
-    return (f"<details class='draft'><summary>Model draft before verification</summary>"
+    return (f"<details class='draft'><summary>Why, and the model draft before verification</summary>{why}"
             f"<p>{html.escape(answer.raw_text)}</p>{dropped}</details>")
+
+
+def _why(answer: Answer) -> str:
+    parts = [f"searched as “{answer.search_query}”"] if answer.search_query not in ("", answer.question) else []
+    parts.append("no evidence on the topic, or none of the kind asked for" if answer.answerability is None
+                 else f"answerability {answer.answerability:+.2f} (judge's log-odds)")
+    if answer.check is not None:
+        parts.append(f"answer check {answer.check:+.2f}")
+    elif answer.raw_text:
+        parts.append("no sentence of the draft passed the checks")
+    return "; ".join(parts)
 
 
 def _source_html(answer: Answer, c) -> str:
@@ -167,32 +181,37 @@ def ask_json(question: str, history: list | None, settings: Settings) -> dict:
         return {"text": "", "abstained": True, "citations": [], "error": str(exc)}
 
 
+def conversation_turn(message: str, chat: list | None, turns: list | None, settings: Settings):
+    """One exchange of the chat: yields (chat, sources HTML or None for unchanged, turns) as it goes. Every
+    exchange adds exactly one turn, a failed one too, so a vote on the n-th reply finds the n-th turn."""
+    chat = list(chat or [])
+    turns = list(turns or [])
+    history = [(t["question"], t["text"]) for t in turns if "text" in t]  # not the turns that failed
+    chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+    yield chat, sources_html(None), turns
+    try:
+        for event in pipeline.stream_answer(message, history=history, settings=settings):
+            if isinstance(event, Answer):
+                chat[-1] = {"role": "assistant", "content": answer_markdown(event)}
+                turns.append({"question": message, **event.to_json()})
+                yield chat, sources_html(event), turns
+            elif isinstance(event, Stage):  # the model's unchecked draft is never shown as the answer
+                chat[-1] = {"role": "assistant", "content": f"_{STAGES[event.name]}_"}
+                yield chat, None, turns
+    except QAError as exc:
+        chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
+        turns.append({"question": message, "error": str(exc)})
+        yield chat, sources_html(None), turns
+
+
 def create_app(settings: Settings | None = None):
     import gradio as gr
 
     settings = settings or Settings.from_env()
 
     def respond(message, chat, turns):
-        chat = list(chat or [])
-        turns = list(turns or [])
-        history = [(t["question"], t["text"]) for t in turns if "text" in t]  # not the turns that failed
-        chat += [{"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
-        yield chat, sources_html(None), turns, ""
-        try:
-            written = ""
-            for event in pipeline.stream_answer(message, history=history, settings=settings):
-                if isinstance(event, Answer):
-                    chat[-1] = {"role": "assistant", "content": answer_markdown(event)}
-                    turns.append({"question": message, **event.to_json()})
-                    yield chat, sources_html(event), turns, ""
-                else:
-                    written += event
-                    chat[-1] = {"role": "assistant", "content": written + " ▌"}
-                    yield chat, gr.skip(), turns, ""
-        except QAError as exc:
-            chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
-            turns.append({"question": message, "error": str(exc)})  # one turn per exchange keeps votes aligned
-            yield chat, sources_html(None), turns, ""
+        for chat, sources, turns in conversation_turn(message, chat, turns, settings):
+            yield chat, gr.skip() if sources is None else sources, turns, ""
 
     def vote(turns, data: gr.LikeData):
         assistant_turn = data.index[0] // 2 if isinstance(data.index, (list, tuple)) else data.index // 2

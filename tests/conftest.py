@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from qa import pipeline
+from qa.answering import answerer
 from qa.index import load
 from qa.lexical import content_stems
 from qa.settings import Settings
@@ -54,11 +55,24 @@ class FakeGenerator:
 
     @staticmethod
     def _judge(prompt):
-        """Log-odds from how much of the question the passage covers: 2·coverage − 1."""
+        """Log-odds from how much of the question the passage covers: 2·coverage − 1. Checking an answer, how
+        much of the answer the passage covers, if the two touch the question at all; an answer that denies
+        what the passage does not is wrong."""
         passage = re.search(r"Passage: (.*?)\n", prompt.user + "\n").group(1)
         question = re.search(r"Question: (.*?)(\n|$)", prompt.user).group(1)
-        wanted, have = set(content_stems(question)), set(content_stems(passage))
-        return 2 * len(wanted & have) / max(len(wanted), 1) - 1
+        claim = re.search(r"Answer: (.*?)(\n|$)", prompt.user)
+        if claim is None:
+            return 2 * FakeGenerator._covered(question, passage) - 1
+        if re.search(r"\bnot\b", claim.group(1)) and not re.search(r"\bnot\b", passage):
+            return -3.0
+        if not FakeGenerator._covered(question, f"{passage} {claim.group(1)}"):
+            return -1.0
+        return 2 * FakeGenerator._covered(claim.group(1), passage) - 1
+
+    @staticmethod
+    def _covered(text, passage):
+        wanted, have = set(content_stems(text)), set(content_stems(passage))
+        return len(wanted & have) / max(len(wanted), 1)
 
     @staticmethod
     def _echo(prompt):
@@ -75,23 +89,27 @@ class FakeGenerator:
 @pytest.fixture
 def fake_embedder(monkeypatch):
     embedder = FakeEmbedder()
-    monkeypatch.setattr(pipeline, "embedder_for",
-                        lambda settings: embedder if settings.embedder == embedder.id else FakeEmbedder(settings.embedder))
+    def load(settings):
+        return embedder if settings.embedder == embedder.id else FakeEmbedder(settings.embedder)
+
+    monkeypatch.setattr(pipeline, "embedder_for", load)  # the index writer's
+    monkeypatch.setattr(answerer, "load_embedder", load)
     return embedder
 
 
 @pytest.fixture
 def fake_generator(monkeypatch):
     generator = FakeGenerator()
-    monkeypatch.setattr(pipeline, "generator_for", lambda settings: generator)
+    monkeypatch.setattr(answerer, "load_writer", lambda settings: generator)
+    monkeypatch.setattr(answerer, "load_judge", lambda settings: generator)
     return generator
 
 
 @pytest.fixture
 def settings(tmp_path, fake_embedder, fake_generator) -> Settings:
-    pipeline._cache.clear()
+    pipeline.forget_answerers()
     return Settings(index=tmp_path / "index", embedder=FakeEmbedder.id, cache=tmp_path / "cache",
-                    relevance_floor=0.2, abstain_threshold=-0.5)
+                    relevance_floor=0.2, abstain_threshold=-0.5, check_threshold=0.0, profile="fast")
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -105,7 +123,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 def load_index(directory: Path, settings: Settings | None = None):
     """The index in `directory` as the fake embedder and the settings' chunking read it."""
-    return load(directory, FakeEmbedder.id, pipeline.chunking(settings or Settings()))
+    return load(directory, FakeEmbedder.id, (settings or Settings()).chunking)
 
 
 @pytest.fixture
@@ -114,3 +132,15 @@ def bundled(settings) -> Settings:
     write(settings.index / "articles" / ARTICLE.name, ARTICLE.read_text())
     pipeline.sync_bundled(settings)
     return settings
+
+
+def tiny_eval_file(tmp_path: Path) -> Path:
+    """A seed_dev-format eval file asked of one small article: one answerable question, one not."""
+    import json
+
+    write(tmp_path / "news" / "ferry.txt", "The city council of Bergen voted on Tuesday to buy nine electric ferries "
+                                           "from the Dutch shipyard Damen.\n\nThe first ferry will arrive in 2027.")
+    return write(tmp_path / "questions.json", json.dumps({"articles": "news", "questions": [
+        {"id": "a", "question": "How many electric ferries will Bergen buy?", "answers": ["nine"],
+         "support": "nine electric ferries"},
+        {"id": "u", "question": "How much will the ferries cost?", "answers": []}]}))

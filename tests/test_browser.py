@@ -17,7 +17,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 @pytest.fixture
 def index(tmp_path):
-    pipeline._cache.clear()
+    pipeline.forget_answerers()
     index = tmp_path / "index"
     shutil.copytree(ARTICLE.parent, index / "articles")
     pipeline.sync_bundled(Settings.from_env(index=index))

@@ -14,6 +14,8 @@ def index_dir(settings, monkeypatch):
     monkeypatch.setenv("QA_CACHE", str(settings.cache))
     monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "-0.5")
     monkeypatch.setenv("QA_RELEVANCE_FLOOR", "0.2")
+    monkeypatch.setenv("QA_CHECK_THRESHOLD", str(settings.check_threshold))
+    monkeypatch.setenv("QA_PROFILE", settings.profile)
     return str(settings.index)
 
 
@@ -76,7 +78,7 @@ def test_mismatched_index_says_how_to_fix(index_dir, capsys, monkeypatch):
     monkeypatch.setenv("QA_EMBEDDER", "some-other-model")
     from qa import pipeline
 
-    pipeline._cache.clear()
+    pipeline.forget_answerers()
     assert main(["index", "list", "--index", index_dir]) == 1
     assert "qa index rebuild" in capsys.readouterr().err
 
@@ -162,6 +164,7 @@ def test_verbose_logs_what_was_read(index_dir, tmp_path, capsys):
         assert "read " in capsys.readouterr().err
     finally:
         logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
 
 
 def test_bad_input_of_every_new_kind_is_one_line_each_and_leaves_the_index_as_it_was(index_dir, tmp_path, capsys,

@@ -1,6 +1,7 @@
 """The real packaged models, end to end (slow: the first run converts the packaged model once)."""
 import math
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -11,14 +12,14 @@ from qa.models import smollm2_gguf
 from qa.prompts import build, judges
 from qa.settings import Settings
 
-from .conftest import ARTICLE, write
+from .conftest import ARTICLE, tiny_eval_file, write
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
 def real(tmp_path):
-    pipeline._cache.clear()
+    pipeline.forget_answerers()
     index = tmp_path / "index"
     shutil.copytree(ARTICLE.parent, index / "articles")
     settings = Settings.from_env(index=index)
@@ -78,11 +79,9 @@ def test_a_correction_in_a_newer_article_is_reported_with_both_sources(real, tmp
 
 def test_the_seed_follow_up_is_sought_next_to_the_earlier_answer(real):
     """The evidence, not the verdict: at the default threshold the judge may still abstain."""
-    loaded, idf = pipeline.open_index(real)
-    query = pipeline.with_topic(pipeline.search_query("And what stake does the seller keep?",
-                                                      [("Who reported the tungsten deal?", None)]), loaded, idf, real)
-    passages = pipeline.search(query.text, k=real.k, settings=real)
-    evidence = pipeline.judged_evidence(query, passages, loaded, idf, real)
+    answerer = pipeline.answerer_for(real)
+    query = answerer.query("And what stake does the seller keep?", [("Who reported the tungsten deal?", None)])
+    evidence = answerer.evidence(query)
     shown, i = evidence.best
     assert "retain 30%" in shown.sentences[i].text and evidence.judge is not None
 
@@ -94,3 +93,35 @@ def test_a_users_own_model_path_runs_through_transformers():
     assert text.strip()
     odds = generator.judge(judges("Who sold the shares?", "The fund sold the shares to Cove."))
     assert len(odds) == 2 and all(math.isfinite(o) for o in odds)
+
+
+def test_qa_eval_end_to_end_with_the_real_models_never_misleads_on_an_easy_set(tmp_path):
+    from qa.evaluate import evaluate
+
+    m = evaluate(tiny_eval_file(tmp_path), Settings.from_env()).metrics
+    assert m["misleading"] == 0 and m["abstained_of_unanswerable"] == 1.0
+    assert m["first_progress_p50_s"] < m["latency_p50_s"]
+
+
+HARBOUR = Path(__file__).resolve().parent.parent / "bench" / "news" / "harbour.txt"
+# What the packaged 0.5B writer really wrote for these questions (recorded from `qa eval bench/news_questions.json`).
+RECORDED = [
+    ("How many ferries will be built?", "The council proposed a smaller fleet of five ferries [1].", False),
+    ("What was the vote result?", "The council voted 41 to 26 on Tuesday [1].", True),
+    ("Who will build the ferries?", "The ferries will be built by the Dutch shipyard Damen [1].", True),
+    ("How many aircraft will be bought?", "The council did not vote 41 to 26 on Tuesday [1].", False),
+]
+
+
+@pytest.mark.parametrize("question, raw, kept", RECORDED)
+def test_the_answer_check_reads_recorded_model_answers_by_meaning(tmp_path, question, raw, kept):
+    from qa import grounding
+
+    settings = Settings.from_env(index=tmp_path / "index")
+    pipeline.add_articles(pipeline.read_sources([str(HARBOUR)], settings)[0], settings)
+    answerer = pipeline.answerer_for(settings)
+    loaded, _ = answerer.index()
+    evidence = answerer.evidence(answerer.query(question), judge=False)
+    result = grounding.ground(question, raw, evidence, loaded.texts, answerer.entails, answerer.thresholds.check)
+    claim = grounding.claims(raw)[0].text
+    assert (claim.rstrip(".") in result.text) is kept and (claim in result.rejected) is not kept

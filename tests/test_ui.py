@@ -128,7 +128,18 @@ def test_ask_endpoint_through_gradio_client(served):
 def test_model_draft_and_dropped_sentences_are_shown_beside_the_answer():
     out = ui.sources_html(Answer("The articles don't say.", True, raw_text="Boeing <b>x</b> [1].",
                                  rejected=("Boeing <b>x</b>.",)))
-    assert "Model draft" in out and "Boeing &lt;b&gt;x&lt;/b&gt; [1]." in out and "<li>Boeing &lt;b&gt;" in out
+    assert "model draft" in out and "Boeing &lt;b&gt;x&lt;/b&gt; [1]." in out and "<li>Boeing &lt;b&gt;" in out
+    assert "no evidence on the topic" in out and "no sentence of the draft passed the checks" in out
+
+
+def test_the_why_view_shows_the_search_and_the_scores_that_decided():
+    answered = Answer("Boeing [1].", False, raw_text="Boeing [1].", answerability=1.25, check=3.5,
+                      question="And from whom?", search_query="How many aircraft? And from whom?")
+    out = ui.sources_html(answered)
+    assert "searched as “How many aircraft? And from whom?”" in out
+    assert "answerability +1.25" in out and "answer check +3.50" in out
+    early = ui.sources_html(Answer("The articles don't say.", True, answerability=-2.0, question="q", search_query="q"))
+    assert "answerability -2.00" in early and "searched as" not in early and "model draft" not in early
 
 
 def test_login_is_enforced_when_qa_auth_is_set(bundled, monkeypatch):
@@ -151,3 +162,19 @@ def test_login_is_enforced_when_qa_auth_is_set(bundled, monkeypatch):
         assert not result["abstained"]
     finally:
         app.close()
+
+
+def test_a_failed_exchange_still_adds_one_turn_so_votes_stay_aligned_with_replies(bundled):
+    chat, turns = [], []
+    for question in ("How many aircraft will be bought from Boeing?", "???", "Who reported the tungsten deal?"):
+        *_, (chat, _, turns) = ui.conversation_turn(question, chat, turns, bundled)
+    assert len(turns) == len(chat) // 2 == 3
+    assert "error" in turns[1] and "no words to search for" in chat[3]["content"]
+    assert turns[2]["question"] == "Who reported the tungsten deal?" == chat[4]["content"]
+
+
+def test_the_chat_shows_each_stage_and_never_the_unchecked_draft(bundled):
+    shown = [chat[-1]["content"] for chat, _, _ in
+             ui.conversation_turn("How many aircraft will be bought from Boeing?", [], [], bundled)]
+    assert shown[1] == "_Searching the articles…_" and "_Checking the answer against its sources…_" in shown
+    assert all(s.startswith("_") or s == "…" for s in shown[:-1]) and "[1]" in shown[-1]

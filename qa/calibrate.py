@@ -1,0 +1,204 @@
+"""Answerability calibration: per judge model, the logistic weights that turn its yes/no log-odds for
+each phrasing of prompts.JUDGES (and the evidence relevance) into log-odds that the question is
+answerable, and the default abstention threshold. `qa calibrate` fits them from committed inputs (the
+SQuAD dev15 file's fit articles) and writes them with the model's and the data's hashes; the answerer
+loads the file of the model it judges with, so weights fitted for one model never serve another."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import random
+import statistics
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from .errors import ModelError
+from .progress import Progress, quiet
+
+FOLDER = Path(__file__).parent / "calibration"
+SAMPLE = 300  # fit questions: the judge is the cost
+RIDGE = 1e-2
+ANSWERED = 200  # fit questions answered end to end to place the two thresholds
+# A misleading answer costs this many right ones when the thresholds are placed (place_thresholds).
+MISLEADING_COST = 2.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    model: str
+    model_sha256: str
+    weights: tuple[float, ...]  # per phrasing of prompts.JUDGES
+    relevance: float
+    bias: float
+    threshold: float
+    check_threshold: float  # log-odds of the answer check (prompts.ENTAILMENT) an answer sentence needs
+    data: str
+    data_sha256: str
+    questions: int
+
+    def answerability(self, judges: list[float], relevance: float) -> float:
+        return sum(w * j for w, j in zip(self.weights, judges, strict=True)) + self.relevance * relevance + self.bias
+
+    def save(self, folder: Path = FOLDER) -> Path:
+        path = folder / f"{self.model}.json"
+        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
+        return path
+
+
+def load(model: str, folder: Path = FOLDER) -> Calibration:
+    path = folder / f"{model}.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"no answerability calibration for judge model '{model}'; run `qa calibrate` "
+                         f"with that model (it writes {path})") from None
+    return Calibration(**{**data, "weights": tuple(data["weights"])})
+
+
+def fit_logistic(rows: list[list[float]], labels: list[int]) -> tuple[list[float], float]:
+    """Weights and bias of a ridge-penalised logistic regression, by Newton's method."""
+    import numpy as np
+
+    x = np.hstack([np.asarray(rows, dtype=float), np.ones((len(rows), 1))])
+    y = np.asarray(labels, dtype=float)
+    w = np.zeros(x.shape[1])
+    penalty = RIDGE * np.eye(x.shape[1])
+    penalty[-1, -1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-x @ w))
+        gradient = x.T @ (p - y) + penalty @ w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + penalty
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return [float(v) for v in w[:-1]], float(w[-1])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One fit question answered with no gate and no check: what the gate and the check saw, and whether
+    the answer was right (+1), misleading (-1) or an abstention anyway (0)."""
+    answerability: float
+    check: float
+    score: int
+
+
+def _value(o: Outcome, gate: float, check: float, cost: float) -> float:
+    if not o.score or o.answerability < gate or o.check < check:
+        return 0.0
+    return 1.0 if o.score > 0 else -cost
+
+
+def utility(outcomes: list[Outcome], gate: float, check: float, cost: float = MISLEADING_COST) -> float:
+    """Right answers minus `cost` × misleading ones among those both thresholds let through."""
+    return sum(_value(o, gate, check, cost) for o in outcomes)
+
+
+def _answered(outcomes: list[Outcome], gate: float, check: float) -> int:
+    return sum(1 for o in outcomes if o.score and o.answerability >= gate and o.check >= check)
+
+
+def place_thresholds(outcomes: list[Outcome], cost: float = MISLEADING_COST) -> tuple[float, float]:
+    """The (abstention, answer check) thresholds that answer the most questions while worth within one standard
+    error of the best pair (a one-standard-error rule). The fit questions are few and adversarial (SQuAD v2's
+    unanswerable questions are written to look answerable), so a stricter pair that is only noisily better
+    there is not worth the answers it refuses elsewhere. Of equals: the more worth, then the stricter pair (the fit
+    answers cannot tell them apart, and a wrong answer costs more than an abstention)."""
+    gates = sorted({o.answerability for o in outcomes if o.score})
+    checks = sorted({o.check for o in outcomes if o.score})
+    grid = {(g, c): utility(outcomes, g, c, cost) for g in gates for c in checks}
+    if not grid or max(grid.values()) <= 0:
+        raise ModelError(f"on the fit questions no thresholds make this model's answers worth more than "
+                         f"abstaining (a misleading answer costing {cost} right ones)")
+    (gate, check), top = max(grid.items(), key=lambda item: (item[1], -item[0][0], -item[0][1]))
+    values = [_value(o, gate, check, cost) for o in outcomes]
+    margin = statistics.pstdev(values) * math.sqrt(len(values))
+    _, _, gate, check = max((_answered(outcomes, g, c), u, g, c) for (g, c), u in grid.items() if u >= top - margin)
+    return round(gate - 1e-3, 3), round(check - 1e-3, 3)
+
+
+def fit_outcomes(squad: Path, settings, sample: int = ANSWERED, progress: Progress = quiet) -> list[Outcome]:
+    """Answer `sample` questions of the fit articles end to end with the stored weights, with no gate and no
+    check, and record what each would have seen."""
+    from .evaluate import evaluate, misleading, right
+
+    ungated = replace(settings, abstain_threshold=float("-inf"), check_threshold=float("-inf"))
+    report = evaluate(squad, ungated, limit=sample, split="fit", progress=progress)
+    gate = float("-inf")
+    return [Outcome(r.answerability, r.answer.check if r.answer.check is not None else float("-inf"),
+                    1 if r.case.answers and right(r, gate) else -1 if misleading(r, gate) else 0)
+            for r in report.results]
+
+
+def save_outcomes(outcomes: list[Outcome], model: str, folder: Path = FOLDER) -> Path:
+    path = folder / f"{model}.outcomes.json"
+    path.write_text(json.dumps([asdict(o) for o in outcomes]) + "\n", encoding="utf-8")
+    return path
+
+
+def load_outcomes(model: str, folder: Path = FOLDER) -> list[Outcome]:
+    path = folder / f"{model}.outcomes.json"
+    try:
+        return [Outcome(**o) for o in json.loads(path.read_text(encoding="utf-8"))]
+    except FileNotFoundError:
+        raise ModelError(f"no stored fit answers for '{model}' ({path}); run `qa calibrate` without "
+                         f"--reuse-answers") from None
+
+
+def with_thresholds(fitted: Calibration, squad: Path, settings, sample: int = ANSWERED,
+                    progress: Progress = quiet, reuse: bool = False) -> Calibration:
+    """`fitted` with its abstention and answer-check thresholds placed on whole answers (place_thresholds).
+    The fit answers are stored beside the calibration, so `reuse` places the thresholds again without them."""
+    from . import pipeline
+
+    if reuse:
+        outcomes = load_outcomes(fitted.model)
+    else:
+        fitted.save()  # the answerer reads the calibration of its judge model from its file
+        pipeline.forget_answerers()
+        outcomes = fit_outcomes(squad, settings, sample, progress)
+        save_outcomes(outcomes, fitted.model)
+    for cost in (1.0, 1.5, 2.0, 3.0):
+        log.warning("misleading cost %s: thresholds %s", cost, place_thresholds(outcomes, cost))
+    threshold, check = place_thresholds(outcomes)
+    return replace(fitted, threshold=threshold, check_threshold=check)
+
+
+def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = quiet) -> Calibration:
+    """Fit the judge model of `settings` on `sample` questions of the fit articles of `squad`: the answerability
+    weights. The abstention and answer-check thresholds are placed afterwards, on whole answers
+    (with_thresholds)."""
+    from . import grounding, pipeline, prompts
+    from .answering import decide
+    from .evaluate import articles_index, load_cases, split_cases
+    from .models import packaged
+    from .types import Query
+
+    _, cases, _ = load_cases(squad)
+    cases = random.Random(1).sample(split_cases(cases, "fit"), sample)
+    answerer = pipeline.answerer_for(replace(settings, index=articles_index(squad, settings)))
+    rows, labels, judged = [], [], []
+    for n, case in enumerate(cases):
+        query = Query(case.question)
+        evidence = answerer.evidence(query, judge=False)
+        labels.append(int(bool(case.answers)))
+        if not decide.worth_judging(evidence, query, settings.relevance_floor):
+            judged.append(None)  # abstains before the judge, whatever the weights
+        else:
+            best = grounding.judge_context(evidence)
+            rows.append([*answerer.judge.judge(prompts.judges(query.text, best)), evidence.relevance])
+            judged.append(len(rows) - 1)
+        progress("calibrating", n + 1, len(cases))
+    weights, bias = fit_logistic(rows, [labels[i] for i, r in enumerate(judged) if r is not None])
+    digest = hashlib.sha256(squad.read_bytes())
+    digest.update(" ".join(c.id for c in cases).encode())
+    model = packaged(settings.judge)
+    return Calibration(model=settings.judge, model_sha256=model.sha256, weights=tuple(round(w, 4) for w in weights[:-1]),
+                       relevance=round(weights[-1], 4), bias=round(bias, 4),
+                       threshold=0.0, check_threshold=0.0,  # placed by with_thresholds, on whole answers
+                       data=f"{squad.name}: {sample} questions of its first fit articles (qa.evaluate.FIT_ARTICLES), "
+                            f"seed 1", data_sha256=digest.hexdigest(), questions=sample)

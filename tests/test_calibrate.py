@@ -1,0 +1,71 @@
+import json
+import math
+
+import pytest
+
+from qa import calibrate
+from qa.errors import ModelError
+
+
+def test_logistic_fit_recovers_a_separating_direction():
+    rows = [[x, 0.0] for x in (-3, -2, -1, -0.5, 0.5, 1, 2, 3)]
+    labels = [0, 0, 0, 1, 0, 1, 1, 1]
+    weights, bias = calibrate.fit_logistic(rows, labels)
+    assert weights[0] > 0.5 and abs(weights[1]) < 1e-6 and abs(bias) < 0.5
+
+
+def _o(gate, check, score):
+    return calibrate.Outcome(gate, check, score)
+
+
+def test_utility_counts_what_both_thresholds_let_through():
+    outcomes = [_o(-1.0, 0.5, -1), _o(-0.5, 3.0, 1), _o(0.0, 1.0, -1), _o(0.2, 2.5, 1), _o(0.9, 2.0, 0),
+                _o(1.5, 1.5, -1), _o(2.0, 3.5, 1), _o(float("-inf"), float("-inf"), 0)]
+    assert calibrate.utility(outcomes, -1.0, 2.5) == 3
+    assert calibrate.utility(outcomes, -1.0, 0.5, cost=2.0) == 3 - 6
+    assert calibrate.utility(outcomes, 1.0, 0.0) == 1 - 2
+
+
+def test_a_gate_only_noisily_better_gives_way_to_the_lowest_gate_within_one_standard_error():
+    # The high gate is worth 30. Gate 0.0 adds 2 right and 2 misleading answers (30 + 2 - 2 x 2 = 28), within one
+    # standard error of 30, so the lowest gate is taken, with the check that still stops the five others.
+    outcomes = [_o(2.0, 3.0, 1)] * 30 + [_o(0.0, 3.0, 1)] * 2 + [_o(0.0, 3.0, -1)] * 2 + [_o(0.5, 0.0, -1)] * 5
+    assert calibrate.utility(outcomes, 1.0, 1.0) == 30 and calibrate.utility(outcomes, 0.0, 1.0) == 28
+    assert calibrate.place_thresholds(outcomes) == (-0.001, 2.999)  # within one SE: the check still stops five
+
+
+def test_a_gate_that_clearly_pays_is_kept():
+    outcomes = [_o(2.0, 3.0, 1)] * 30 + [_o(0.0, 3.0, -1)] * 15 + [_o(0.0, 3.0, 1)] * 2
+    assert calibrate.place_thresholds(outcomes) == (1.999, 2.999)
+
+
+def test_thresholds_that_make_nothing_worth_answering_are_an_error():
+    with pytest.raises(ModelError, match="worth more than abstaining"):
+        calibrate.place_thresholds([_o(0.5, 1.0, -1), _o(1.0, 2.0, -1)])
+
+
+def test_a_calibration_round_trips_and_a_missing_one_names_the_command(tmp_path):
+    fitted = calibrate.Calibration("m", "0" * 64, (0.5, 1.5), 2.0, -1.0, -0.25, 1.5, "d", "1" * 64, 10)
+    fitted.save(tmp_path)
+    assert calibrate.load("m", tmp_path) == fitted
+    assert math.isclose(fitted.answerability([1.0, 1.0], 0.5), 0.5 + 1.5 + 1.0 - 1.0)
+    with pytest.raises(ModelError, match="run `qa calibrate`"):
+        calibrate.load("other", tmp_path)
+
+
+@pytest.mark.parametrize("model", ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
+def test_the_shipped_calibrations_name_their_model_and_data(model):
+    data = json.loads((calibrate.FOLDER / f"{model}.json").read_text())
+    from qa.models import packaged
+
+    assert data["model"] == model and data["model_sha256"] == packaged(model).sha256
+    assert len(data["data_sha256"]) == 64 and len(data["weights"]) == 2 and data["questions"] > 0
+
+
+def test_the_shipped_calibration_rises_with_each_judge_and_with_relevance():
+    fitted = calibrate.load("qwen2.5-coder-0.5b")
+    base = fitted.answerability([0.0, 0.0], 0.5)
+    assert fitted.answerability([0.0, 0.0], 0.8) > base
+    assert max(fitted.answerability([1.0, 0.0], 0.5), fitted.answerability([0.0, 1.0], 0.5)) > base
+    with pytest.raises(ValueError):
+        fitted.answerability([0.0], 0.5)  # the weights belong to prompts.JUDGES, one per phrasing
