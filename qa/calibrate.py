@@ -1,6 +1,6 @@
 """Answerability calibration: per judge model, the logistic weights that turn its yes/no log-odds for
 each phrasing of prompts.JUDGES (and the evidence relevance) into log-odds that the question is
-answerable, and the default abstention threshold. `qa calibrate` fits them from committed inputs (the
+answerable, and the default abstention and answer-check thresholds. `qa calibrate` fits them from committed inputs (the
 SQuAD dev15 file's fit articles) and writes them with the model's and the data's hashes; the answerer
 loads the file of the model it judges with, so weights fitted for one model never serve another."""
 from __future__ import annotations
@@ -172,7 +172,7 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     """Fit the judge model of `settings` on `sample` questions of the fit articles of `squad`: the answerability
     weights. The abstention and answer-check thresholds are placed afterwards, on whole answers
     (with_thresholds)."""
-    from . import grounding, pipeline, prompts
+    from . import pipeline
     from .answering import decide
     from .evaluate import articles_index, load_cases, split_cases
     from .models import packaged
@@ -181,19 +181,15 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     _, cases, _ = load_cases(squad)
     cases = random.Random(1).sample(split_cases(cases, "fit"), sample)
     answerer = pipeline.answerer_for(replace(settings, index=articles_index(squad, settings)))
-    rows, labels, judged = [], [], []
+    rows, labels = [], []
     for n, case in enumerate(cases):
         query = Query(case.question)
         evidence = answerer.evidence(query, judge=False)
-        labels.append(int(bool(case.answers)))
-        if not decide.worth_judging(evidence, query, settings.relevance_floor):
-            judged.append(None)  # abstains before the judge, whatever the weights
-        else:
-            best = grounding.judge_context(evidence)
-            rows.append([*answerer.judge.judge(prompts.judges(query.text, best)), evidence.relevance])
-            judged.append(len(rows) - 1)
+        if decide.worth_judging(evidence, query, settings.relevance_floor):  # else it abstains whatever the weights
+            rows.append([*answerer.judge_scores(query, evidence), evidence.relevance])
+            labels.append(int(bool(case.answers)))
         progress("calibrating", n + 1, len(cases))
-    weights, bias = fit_logistic(rows, [labels[i] for i, r in enumerate(judged) if r is not None])
+    weights, bias = fit_logistic(rows, labels)
     digest = hashlib.sha256(squad.read_bytes())
     digest.update(" ".join(c.id for c in cases).encode())
     model = packaged(settings.judge)

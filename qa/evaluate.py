@@ -283,13 +283,13 @@ def _run(case: Case, settings: Settings) -> Result:
     for question, reply in case.history:  # None: whatever the system answers to that turn
         history.append((question, reply if reply is not None else pipeline.answer(question, settings=settings).text))
     # Always generate: one run gives the whole sweep over the abstention threshold.
+    # The stages below read no threshold, so the same Answerer (and its loaded index) serves them.
     ungated = pipeline.answerer_for(replace(settings, abstain_threshold=float("-inf")))
-    answerer = pipeline.answerer_for(settings)
-    query = answerer.query(case.question, history)
-    passages = answerer.retrieve(query, RECALL_K)
+    query = ungated.query(case.question, history)
+    passages = ungated.retrieve(query, RECALL_K)
     wanted = case.support or case.answers
     recalled = any(contains(p.text, w) for p in passages for w in wanted)
-    evidence = answerer.evidence(query, passages[:settings.k], judge=False)
+    evidence = ungated.evidence(query, passages[:settings.k], judge=False)
     start, first = time.perf_counter(), None
     for event in ungated.stream(case.question, history):
         first = first if first is not None else time.perf_counter() - start

@@ -18,7 +18,7 @@ _CHUNK = 1 << 22
 @dataclass(frozen=True)
 class Packaged:
     """A GGUF shipped as numbered part packages, joined in order and verified by size and hash."""
-    key: str  # the name settings use (QA_READER, QA_JUDGE)
+    key: str  # the name settings.PROFILES uses
     name: str  # the joined file's name
     package: str  # the parts' import name, without the number
     parts: int
@@ -140,7 +140,7 @@ def hf_from_gguf(gguf: Path, target: Path) -> Path:
 
     model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
                                                  low_cpu_mem_usage=True)
-    # The weights are plain fp32 tensors now; transformers only refuses to save while it thinks they are GGUF.
+    # The weights are plain tensors now; transformers only refuses to save while it thinks they are GGUF.
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config

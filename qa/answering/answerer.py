@@ -124,8 +124,12 @@ class Answerer:
                                              self.settings.prompt_sentences)
         if not judge or not decide.worth_judging(evidence, query, self.settings.relevance_floor):
             return evidence
-        scores = self.judge.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))
-        return replace(evidence, judge=self.calibration.answerability(scores, evidence.relevance))
+        return replace(evidence, judge=self.calibration.answerability(self.judge_scores(query, evidence),
+                                                                      evidence.relevance))
+
+    def judge_scores(self, query: Query, evidence: grounding.Evidence) -> list[float]:
+        """The judge's raw yes/no log-odds, one per phrasing of prompts.JUDGES, before calibration."""
+        return self.judge.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))
 
     def entails(self, triples: list[tuple[str, str, str]]) -> list[float]:
         """The answer check: log-odds that each (question, span, answer) is stated by the span and answers it."""
