@@ -3,9 +3,11 @@ assembled once from its chunk packages, verified, and converted once per backend
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import importlib.util
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,8 @@ from .progress import Progress, quiet
 from .errors import ModelError
 
 _CHUNK = 1 << 22
+_SHARD_BYTES = 1 << 28  # small shards: each is read into memory whole while loading
+_ROWS = 4096  # rows quantised at a time
 
 
 @dataclass(frozen=True)
@@ -132,32 +136,123 @@ def smollm2_gguf() -> Path:
     return found[0]
 
 
-def hf_from_gguf(gguf: Path, target: Path) -> Path:
-    """A transformers copy (dequantised to 16-bit, which keeps peak memory near twice the model's 16-bit
-    size) of a GGUF model: ctranslate2 converts from it."""
+def hf_from_gguf(gguf: Path, target: Path, progress: Progress = quiet) -> Path:
+    """A transformers copy of a GGUF model, dequantised to 16-bit one tensor at a time into small shards:
+    ctranslate2 converts from it. Neither the whole model nor the whole file is ever held in memory."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.bfloat16,
-                                                 low_cpu_mem_usage=True)
-    # The weights are plain tensors now; transformers only refuses to save while it thinks they are GGUF.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
+    config = AutoConfig.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    config.dtype = torch.bfloat16
+    with torch.device("meta"):  # the layout names the tensors; it holds no weights
+        skeleton = AutoModelForCausalLM.from_config(config)
     with _staging(target) as tmp:
+        Path(tmp).mkdir(parents=True)
+        _write_shards(gguf, skeleton, Path(tmp), progress)
+        config.save_pretrained(tmp)
         AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name).save_pretrained(tmp)
-        model.save_pretrained(tmp)
     return target
+
+
+def _write_shards(gguf: Path, skeleton, folder: Path, progress: Progress) -> None:
+    """The GGUF's tensors under the skeleton's names, in small shards with the safetensors index."""
+    import json
+
+    import torch
+    from gguf import GGUFReader, dequantize
+    from safetensors.torch import save_file
+    from transformers.modeling_gguf_pytorch_utils import TENSOR_PROCESSORS, TensorProcessor, get_gguf_hf_weights_map
+
+    reader = GGUFReader(gguf)
+    architecture = str(bytes(reader.fields["general.architecture"].parts[-1]), "utf-8")
+    processor = TENSOR_PROCESSORS.get(architecture, TensorProcessor)(config=skeleton.config.to_dict())
+    names = get_gguf_hf_weights_map(skeleton, processor)
+    weight_map: dict[str, str] = {}
+    shard: dict[str, torch.Tensor] = {}
+    size = 0
+
+    def flush() -> None:
+        nonlocal shard, size
+        if shard:
+            name = f"model-{len(set(weight_map.values())) + 1:05d}.safetensors"
+            save_file(shard, folder / name, metadata={"format": "pt"})
+            weight_map.update(dict.fromkeys(shard, name))
+            shard, size = {}, 0
+
+    for done, tensor in enumerate(reader.tensors, start=1):
+        result = processor.process(weights=dequantize(tensor.data, tensor.tensor_type), name=tensor.name,
+                                   tensor_key_mapping=names, parsed_parameters={"tensors": {}})
+        if result.name in names:
+            shard[names[result.name]] = _bfloat16(result.weights)
+            size += shard[names[result.name]].nbytes
+        if size >= _SHARD_BYTES:
+            flush()
+        progress("converting model (once)", done, len(reader.tensors))
+    flush()
+    index = {"metadata": {}, "weight_map": weight_map}
+    (folder / "model.safetensors.index.json").write_text(json.dumps(index, indent=1))
+
+
+def _bfloat16(weights):
+    """A 16-bit copy of a dequantised array. The array may be a read-only view of the file; it is only read,
+    and copying it writable first would double the largest tensor's footprint."""
+    import numpy as np
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The given NumPy array is not writable")
+        return torch.from_numpy(np.ascontiguousarray(weights)).to(torch.bfloat16)
 
 
 def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
     """CTranslate2 int8 weights, with their sha256 recorded so every later load can be verified."""
-    from ctranslate2.converters import TransformersConverter
-
     with _staging(target) as tmp:
-        TransformersConverter(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization="int8", force=True)
+        # Quantised while loaded (see _LowMemory), so ctranslate2 is asked for no further quantisation.
+        _low_memory_converter()(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization=None, force=True)
         (Path(tmp) / "model.bin.sha256").write_text(sha256_file(Path(tmp) / "model.bin"))
     return target
+
+
+def _low_memory_converter():
+    from ctranslate2.converters import TransformersConverter
+    from ctranslate2.specs.model_spec import visit_spec
+
+    class LowMemoryConverter(TransformersConverter):
+        """ctranslate2's int8 conversion, without its peaks: the 16-bit weights are read shard by shard into
+        memory (a memory map stays resident to the end) and each is quantised a block of rows at a time
+        (ctranslate2 makes float32 copies of a whole matrix) and let go at once."""
+
+        def load_model(self, model_class, model_name_or_path, **kwargs):
+            return model_class.from_pretrained(model_name_or_path, disable_mmap=True, **kwargs)
+
+        def _load(self):
+            spec = super()._load()
+            gc.collect()  # the transformers model: only the spec may hold the weights now
+            visit_spec(spec, _quantise_int8)
+            return spec
+
+    return LowMemoryConverter
+
+
+def _quantise_int8(layer, name: str, value) -> None:
+    """ctranslate2's int8 scheme (a float32 scale per row), applied a block of rows at a time."""
+    import numpy as np
+    import torch
+
+    key = name.rsplit("/", 1)[-1]
+    if not isinstance(value, torch.Tensor) or value.dim() != 2 or not hasattr(layer, f"{key}_scale"):
+        return
+    rows = []
+    scales = []
+    for block in torch.split(value, _ROWS):
+        block = block.detach().float().numpy()
+        amax = np.abs(block).max(axis=1)
+        amax[amax == 0] = 127.0
+        scale = 127.0 / np.maximum(amax, np.float32(127) / np.finfo(np.float32).max)
+        rows.append(np.rint(block * scale[:, None]).astype(np.int8))
+        scales.append(scale.astype(np.float32))
+    setattr(layer, key, np.concatenate(rows))
+    setattr(layer, f"{key}_scale", np.concatenate(scales))
 
 
 def _verified(weights: Path, progress: Progress = quiet) -> bool:
@@ -202,13 +297,12 @@ def packaged_ctranslate2(cache: Path, progress: Progress = quiet, model: Package
 
     from transformers import AutoTokenizer
 
-    progress("converting model (once)", 0, 2)
     with tempfile.TemporaryDirectory(dir=cache, prefix=".convert-") as tmp:
-        hf_dir = hf_from_gguf(gguf, Path(tmp) / "hf")
-        progress("converting model (once)", 1, 2)
+        hf_dir = hf_from_gguf(gguf, Path(tmp) / "hf", progress)
+        progress("quantising model (once)", 0, 1)
         ct2_from_hf(hf_dir, ct2_dir)
         with _staging(tokenizer_dir) as staged:
             AutoTokenizer.from_pretrained(str(hf_dir)).save_pretrained(staged)
         shutil.rmtree(hf_dir, ignore_errors=True)
-    progress("converting model (once)", 2, 2)
+    progress("quantising model (once)", 1, 1)
     return ct2_dir, tokenizer_dir
