@@ -38,6 +38,7 @@ class Calibration:
     data: str
     data_sha256: str
     questions: int
+    thresholds_data: str = ""  # the fit sets whose answers placed the two thresholds, with their sha256
 
     def answerability(self, judges: list[float], relevance: float) -> float:
         return sum(w * j for w, j in zip(self.weights, judges, strict=True)) + self.relevance * relevance + self.bias
@@ -81,16 +82,25 @@ def fit_logistic(rows: list[list[float]], labels: list[int]) -> tuple[list[float
 @dataclass(frozen=True)
 class Outcome:
     """One fit question answered with no gate and no check: what the gate and the check saw, and whether
-    the answer was right (+1), misleading (-1) or an abstention anyway (0)."""
+    the answer was right (+1), misleading (-1) or an abstention anyway (0). `weight`: its share of the
+    worth (see weighted)."""
     answerability: float
     check: float
     score: int
+    weight: float = 1.0
+
+
+def weighted(groups: dict[str, list[Outcome]]) -> list[Outcome]:
+    """All fit answers, each fit set weighing the same in total: the SQuAD fit articles have many more
+    questions, but the product's own setting (news prose) matters as much."""
+    total = sum(len(g) for g in groups.values())
+    return [replace(o, weight=total / (len(groups) * len(g))) for g in groups.values() for o in g]
 
 
 def _value(o: Outcome, gate: float, check: float, cost: float) -> float:
     if not o.score or o.answerability < gate or o.check < check:
         return 0.0
-    return 1.0 if o.score > 0 else -cost
+    return o.weight if o.score > 0 else -cost * o.weight
 
 
 def utility(outcomes: list[Outcome], gate: float, check: float, cost: float = MISLEADING_COST) -> float:
@@ -98,14 +108,14 @@ def utility(outcomes: list[Outcome], gate: float, check: float, cost: float = MI
     return sum(_value(o, gate, check, cost) for o in outcomes)
 
 
-def _answered(outcomes: list[Outcome], gate: float, check: float) -> int:
-    return sum(1 for o in outcomes if o.score and o.answerability >= gate and o.check >= check)
+def _answered(outcomes: list[Outcome], gate: float, check: float) -> float:
+    return sum(o.weight for o in outcomes if o.score and o.answerability >= gate and o.check >= check)
 
 
 def place_thresholds(outcomes: list[Outcome], cost: float = MISLEADING_COST) -> tuple[float, float]:
     """The (abstention, answer check) thresholds that answer the most questions while worth within one standard
-    error of the best pair (a one-standard-error rule). The fit questions are few and adversarial (SQuAD v2's
-    unanswerable questions are written to look answerable), so a stricter pair that is only noisily better
+    error of the best pair (a one-standard-error rule). The fit questions are few and partly adversarial (SQuAD
+    v2's unanswerable questions are written to look answerable), so a stricter pair that is only noisily better
     there is not worth the answers it refuses elsewhere. Of equals: the more worth, then the stricter pair (the fit
     answers cannot tell them apart, and a wrong answer costs more than an abstention)."""
     gates = sorted({o.answerability for o in outcomes if o.score})
@@ -121,51 +131,61 @@ def place_thresholds(outcomes: list[Outcome], cost: float = MISLEADING_COST) -> 
     return round(gate - 1e-3, 3), round(check - 1e-3, 3)
 
 
-def fit_outcomes(squad: Path, settings, sample: int = ANSWERED, progress: Progress = quiet) -> list[Outcome]:
-    """Answer `sample` questions of the fit articles end to end with the stored weights, with no gate and no
-    check, and record what each would have seen."""
-    from .evaluate import evaluate, misleading, right
+def fit_outcomes(source: Path, settings, sample: int = ANSWERED, progress: Progress = quiet) -> list[Outcome]:
+    """Answer the questions of a fit set end to end with the stored weights, with no gate and no check, and
+    record what each would have seen. A SQuAD file: `sample` questions of its fit articles only."""
+    from .evaluate import evaluate, load_cases, misleading, right
 
     ungated = replace(settings, abstain_threshold=float("-inf"), check_threshold=float("-inf"))
-    report = evaluate(squad, ungated, limit=sample, split="fit", progress=progress)
+    squad = load_cases(source)[0] == "squad_v2"
+    report = evaluate(source, ungated, limit=sample if squad else None, split="fit" if squad else "all",
+                      progress=progress)
     gate = float("-inf")
     return [Outcome(r.answerability, r.answer.check if r.answer.check is not None else float("-inf"),
                     1 if r.case.answers and right(r, gate) else -1 if misleading(r, gate) else 0)
             for r in report.results]
 
 
-def save_outcomes(outcomes: list[Outcome], model: str, folder: Path = FOLDER) -> Path:
+def save_outcomes(groups: dict[str, list[Outcome]], model: str, folder: Path = FOLDER) -> Path:
     path = folder / f"{model}.outcomes.json"
-    path.write_text(json.dumps([asdict(o) for o in outcomes]) + "\n", encoding="utf-8")
+    stored = {name: [{k: v for k, v in asdict(o).items() if k != "weight"} for o in group]
+              for name, group in groups.items()}
+    path.write_text(json.dumps(stored) + "\n", encoding="utf-8")
     return path
 
 
-def load_outcomes(model: str, folder: Path = FOLDER) -> list[Outcome]:
+def load_outcomes(model: str, folder: Path = FOLDER) -> dict[str, list[Outcome]]:
+    """The stored fit answers per fit set (by file name); none stored: empty."""
     path = folder / f"{model}.outcomes.json"
-    try:
-        return [Outcome(**o) for o in json.loads(path.read_text(encoding="utf-8"))]
-    except FileNotFoundError:
-        raise ModelError(f"no stored fit answers for '{model}' ({path}); run `qa calibrate` without "
-                         f"--reuse-answers") from None
+    if not path.exists():
+        return {}
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    return {name: [Outcome(**o) for o in group] for name, group in stored.items()}
 
 
-def with_thresholds(fitted: Calibration, squad: Path, settings, sample: int = ANSWERED,
+def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: int = ANSWERED,
                     progress: Progress = quiet, reuse: bool = False) -> Calibration:
-    """`fitted` with its abstention and answer-check thresholds placed on whole answers (place_thresholds).
-    The fit answers are stored beside the calibration, so `reuse` places the thresholds again without them."""
+    """`fitted` with its abstention and answer-check thresholds placed on whole answers to the fit sets
+    (place_thresholds, each set weighing the same). The fit answers are stored beside the calibration, so
+    `reuse` answers only the sets not stored yet."""
     from . import pipeline
 
-    if reuse:
-        outcomes = load_outcomes(fitted.model)
-    else:
+    groups = load_outcomes(fitted.model) if reuse else {}
+    missing = [source for source in sources if source.name not in groups]
+    if missing:
         fitted.save()  # the answerer reads the calibration of its judge model from its file
         pipeline.forget_answerers()
-        outcomes = fit_outcomes(squad, settings, sample, progress)
-        save_outcomes(outcomes, fitted.model)
+    for source in missing:
+        groups[source.name] = fit_outcomes(source, settings, sample, progress)
+    groups = {source.name: groups[source.name] for source in sources}
+    save_outcomes(groups, fitted.model)
+    outcomes = weighted(groups)
     for cost in (1.0, 1.5, 2.0, 3.0):
         log.warning("misleading cost %s: thresholds %s", cost, place_thresholds(outcomes, cost))
     threshold, check = place_thresholds(outcomes)
-    return replace(fitted, threshold=threshold, check_threshold=check)
+    data = "; ".join(f"{s.name} ({len(groups[s.name])} answers, sha256 {hashlib.sha256(s.read_bytes()).hexdigest()})"
+                     for s in sources)
+    return replace(fitted, threshold=threshold, check_threshold=check, thresholds_data=data)
 
 
 def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = quiet) -> Calibration:

@@ -119,7 +119,8 @@ def cmd_calibrate(args) -> int:
         raise QAError("qa calibrate fits the packaged judge models; unset QA_LLM")
     squad = Path(args.squad)
     fitted = load(settings.judge) if args.threshold_only else calibrate(squad, settings, args.sample, bars())
-    fitted = with_thresholds(fitted, squad, settings, args.answered, bars(), args.reuse_answers)
+    sources = [squad, *(Path(news) for news in args.news)]
+    fitted = with_thresholds(fitted, sources, settings, args.answered, bars(), args.reuse_answers)
     path = fitted.save()
     print(f"{path}: weights {fitted.weights}, relevance {fitted.relevance}, bias {fitted.bias}, "
           f"threshold {fitted.threshold}, answer check {fitted.check_threshold} ({fitted.questions} questions)")
@@ -177,8 +178,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                    / "squad_v2_dev15.json"), help="SQuAD v2 file (default: the shared dev15)")
     p.add_argument("--sample", type=int, default=300, help="fit questions the judge weights are fitted on")
     p.add_argument("--answered", type=int, default=200, help="fit questions answered whole to place the thresholds")
+    p.add_argument("--news", nargs="*", default=[str(Path(__file__).resolve().parent.parent / "bench" / "fit_news.json")],
+                   help="fit sets in seed_dev's format whose answers also place the thresholds (default: bench/fit_news.json)")
     p.add_argument("--reuse-answers", action="store_true",
-                   help="with --threshold-only: place the thresholds from the stored fit answers, answering nothing")
+                   help="with --threshold-only: reuse the stored fit answers, answering only the sets not stored yet")
     p.add_argument("--threshold-only", action="store_true",
                    help="keep the stored weights; place the abstention and answer-check thresholds again")
     p.set_defaults(func=cmd_calibrate)

@@ -69,3 +69,18 @@ def test_the_shipped_calibration_rises_with_each_judge_and_with_relevance():
     assert max(fitted.answerability([1.0, 0.0], 0.5), fitted.answerability([0.0, 1.0], 0.5)) > base
     with pytest.raises(ValueError):
         fitted.answerability([0.0], 0.5)  # the weights belong to prompts.JUDGES, one per phrasing
+
+
+def test_each_fit_set_weighs_the_same_however_many_questions_it_has():
+    groups = {"squad": [_o(1.0, 1.0, -1)] * 30, "news": [_o(1.0, 1.0, 1)] * 10}
+    outcomes = calibrate.weighted(groups)
+    assert len(outcomes) == 40
+    assert math.isclose(calibrate.utility(outcomes, 0.0, 0.0, cost=1.0), 0.0)  # 20 lost, 20 won
+    assert math.isclose(sum(o.weight for o in outcomes), 40)
+
+
+def test_the_fit_answers_are_stored_per_set_and_a_missing_store_is_empty(tmp_path):
+    groups = {"a.json": [_o(0.5, 1.0, 1)], "b.json": [_o(-1.0, float("-inf"), 0)]}
+    calibrate.save_outcomes(groups, "m", tmp_path)
+    assert calibrate.load_outcomes("m", tmp_path) == groups
+    assert calibrate.load_outcomes("other", tmp_path) == {}
