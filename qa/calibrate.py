@@ -1,7 +1,8 @@
 """Answerability calibration: per judge model, the logistic weights that turn its yes/no log-odds for
 each phrasing of prompts.JUDGES (and the evidence relevance) into log-odds that the question is
 answerable, and the default abstention and answer-check thresholds. `qa calibrate` fits them from committed inputs (the
-SQuAD dev15 file's fit articles) and writes them with the model's and the data's hashes; the answerer
+weights on the SQuAD dev15 file's fit articles, the thresholds on answers to those and to bench/fit_news.json) and
+writes them with the model's and the data's hashes; the answerer
 loads the file of the model it judges with, so weights fitted for one model never serve another."""
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ class Calibration:
     relevance: float
     bias: float
     threshold: float
-    check_threshold: float  # log-odds of the answer check (prompts.ENTAILMENT) an answer sentence needs
+    check_threshold: float  # log-odds of the answer check (Answerer.entails) an answer sentence needs
     data: str
     data_sha256: str
     questions: int

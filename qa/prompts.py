@@ -25,11 +25,16 @@ JUDGES = (
      "Read the passage and the question.\n\nPassage: {passage}\nQuestion: {question}\n\n"
      "Is the answer to the question written in the passage?"),
 )
-# The check of every answer sentence against the span it cites: does the span say it, and does it answer
-# the question? Log-odds of Yes.
+# The check of every answer sentence against the span it cites, two readings, both needed (the lower log-odds
+# of Yes counts): does it answer the question, by the span (ENTAILMENT); does the span state it (STATED)? On
+# the fit answers the first alone passed news answers that swap who did what or take another number of the
+# span, the second alone passed SQuAD's true statements that answer another question.
 ENTAILMENT = ("Reply with Yes or No only.",
               "Passage: {passage}\n\nQuestion: {question}\nAnswer: {claim}\n\n"
               "According to the passage, is this answer to the question correct?")
+STATED = ("Reply with Yes or No only.",
+          "Passage: {passage}\n\nStatement: {claim}\n\n"
+          "Does the passage say exactly this? Names, numbers, dates and who did what to whom must all match.")
 PASSAGE = "[{number}] {text}"
 USER = "Passages:\n{passages}\n\n{context}Question: {question}"
 # A follow-up's antecedent, for its pronouns. On the hand-written follow-ups (bench/followups_squad.json)
@@ -63,6 +68,11 @@ def judges(question: str, passage: str) -> list[Prompt]:
 def entailment(question: str, passage: str, claim: str) -> Prompt:
     system, user = ENTAILMENT
     return Prompt(system, user.format(passage=passage.replace("\n", " "), question=question, claim=claim), ())
+
+
+def stated(passage: str, claim: str) -> Prompt:
+    system, user = STATED
+    return Prompt(system, user.format(passage=passage.replace("\n", " "), claim=claim), ())
 
 
 def build(question: str, passages: list[str], earlier: str | None = None) -> Prompt:

@@ -59,6 +59,9 @@ class FakeGenerator:
         much of the answer the passage covers, if the two touch the question at all; an answer that denies
         what the passage does not is wrong."""
         passage = re.search(r"Passage: (.*?)\n", prompt.user + "\n").group(1)
+        statement = re.search(r"Statement: (.*?)(\n|$)", prompt.user)
+        if statement is not None:  # does the passage state it: how much of it the passage covers
+            return 2 * FakeGenerator._covered(statement.group(1), passage) - 1
         question = re.search(r"Question: (.*?)(\n|$)", prompt.user).group(1)
         claim = re.search(r"Answer: (.*?)(\n|$)", prompt.user)
         if claim is None:

@@ -73,3 +73,21 @@ def test_a_stricter_check_turns_the_same_answer_into_an_abstention(bundled):
     question = "How many aircraft will be bought from Boeing?"
     score = Answerer(bundled).answer(question).check
     assert Answerer(replace(bundled, check_threshold=score + 0.01)).answer(question).abstained
+
+
+def test_the_answer_check_needs_both_readings_and_a_quote_only_the_first(monkeypatch):
+    """An answer must answer the question by its span and be stated by it: the lower reading counts."""
+    class Judge:
+        def __init__(self):
+            self.prompts = []
+
+        def judge(self, prompts):
+            self.prompts += prompts
+            return [1.0 if "Question:" in p.user else -2.0 for p in prompts]
+
+    answerer = Answerer(Settings())
+    answerer.judge = judge = Judge()  # cached_property: an instance attribute stands in
+    span = "Harlow Partners sells 60 percent to Solvane."
+    assert answerer.entails([("Who sells?", span, "Solvane sells the stake."), ("Who sells?", span, f"“{span}”")]) \
+        == [-2.0, 1.0]
+    assert len(judge.prompts) == 3  # the quote is not asked whether its own span states it
