@@ -28,18 +28,14 @@ SETS = (  # (label, file, SQuAD split)
 START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 
-def table(profiles: list[str], sweep: bool = False, keep: Path | None = None) -> str:
+def table(profiles: list[str], sweep: bool = False, keep: Path | None = None, kept: Path | None = None) -> str:
     lines = ["| profile | set | answerable right | unanswerable abstained | misleading | citation precision / recall |",
              "|---|---|---|---|---|---|"]
     curves = []
     for profile in profiles:
-        settings = replace(Settings.from_env(), profile=profile)
         for label, path, split in SETS:
-            report = evaluate(path, settings, split=split)
-            if keep:  # every answer, for reading what went wrong
-                keep.mkdir(parents=True, exist_ok=True)
-                (keep / f"{profile}-{path.stem}.json").write_text(json.dumps(report.to_json(), indent=1))
-            m = report.metrics
+            report = _report(profile, path, split, keep, kept)
+            m = report["metrics"]
             answerable = m["answerable"]
             unanswerable = m["questions"] - answerable
             right = round((m["answered_right_of_answerable"] or 0) * answerable)
@@ -50,11 +46,23 @@ def table(profiles: list[str], sweep: bool = False, keep: Path | None = None) ->
             if split == "report":
                 curves.append(f"{profile}: " + ", ".join(
                     f"{p['threshold']} → {p['answered_right_of_answerable']} / {p['abstained_of_unanswerable']} / "
-                    f"{p['misleading']}" for p in report.sweep))
+                    f"{p['misleading']}" for p in report["sweep"]))
     if sweep:
         lines += ["", "SQuAD held-out articles, threshold → answered right / abstained of unanswerable / misleading:",
                   ""] + [f"- {c}" for c in curves]
     return "\n".join(lines)
+
+
+def _report(profile: str, path: Path, split: str, keep: Path | None, kept: Path | None) -> dict:
+    """One set's whole report: run now (and kept in `keep`), or read from an earlier run's `kept` folder."""
+    name = f"{profile}-{path.stem}.json"
+    if kept:
+        return json.loads((kept / name).read_text())
+    report = evaluate(path, replace(Settings.from_env(), profile=profile), split=split).to_json()
+    if keep:  # every answer, for reading what went wrong
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / name).write_text(json.dumps(report, indent=1))
+    return report
 
 
 def main() -> None:
@@ -63,8 +71,9 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="replace the table in README.md")
     parser.add_argument("--sweep", action="store_true", help="also print the SQuAD threshold sweep under the table")
     parser.add_argument("--keep", type=Path, help="also write each set's whole report (JSON) into this folder")
+    parser.add_argument("--kept", type=Path, help="build the table from the reports an earlier --keep run wrote")
     args = parser.parse_args()
-    text = table(args.profiles.split(","), args.sweep, args.keep)
+    text = table(args.profiles.split(","), args.sweep, args.keep, args.kept)
     if args.write:
         readme = ROOT / "README.md"
         body = readme.read_text(encoding="utf-8")
