@@ -184,9 +184,21 @@ def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: 
     for cost in (1.0, 1.5, 2.0, 3.0):
         log.warning("misleading cost %s: thresholds %s", cost, place_thresholds(outcomes, cost))
     threshold, check = place_thresholds(outcomes)
-    data = "; ".join(f"{s.name} ({len(groups[s.name])} answers, sha256 {hashlib.sha256(s.read_bytes()).hexdigest()})"
-                     for s in sources)
+    data = "; ".join(f"{s.name} ({len(groups[s.name])} answers, sha256 {_digest(s)})" for s in sources)
     return replace(fitted, threshold=threshold, check_threshold=check, thresholds_data=data)
+
+
+def _digest(source: Path) -> str:
+    """sha256 of a fit set with the article files it names (a SQuAD file holds its own)."""
+    from .evaluate import load_cases
+
+    digest = hashlib.sha256(source.read_bytes())
+    articles = load_cases(source)[2]
+    if articles is not None and articles != source:
+        for path in sorted(articles.rglob("*") if articles.is_dir() else [articles]):
+            if path.is_file():
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = quiet) -> Calibration:

@@ -84,3 +84,15 @@ def test_the_fit_answers_are_stored_per_set_and_a_missing_store_is_empty(tmp_pat
     calibrate.save_outcomes(groups, "m", tmp_path)
     assert calibrate.load_outcomes("m", tmp_path) == groups
     assert calibrate.load_outcomes("other", tmp_path) == {}
+
+
+def test_a_fit_sets_hash_covers_the_articles_it_names(tmp_path):
+    (tmp_path / "fit").mkdir()
+    article = tmp_path / "fit" / "a.txt"
+    article.write_text("The council voted 41 to 26.")
+    questions = tmp_path / "q.json"
+    questions.write_text(json.dumps({"articles": "fit", "questions": [
+        {"id": "x", "question": "What was the vote?", "answers": ["41 to 26"]}]}))
+    before = calibrate._digest(questions)
+    article.write_text("The council voted 40 to 27.")
+    assert calibrate._digest(questions) != before
