@@ -207,7 +207,7 @@ def _bfloat16(weights):
 def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
     """CTranslate2 int8 weights, with their sha256 recorded so every later load can be verified."""
     with _staging(target) as tmp:
-        # Quantised while loaded (see _LowMemory), so ctranslate2 is asked for no further quantisation.
+        # Quantised while loaded (_low_memory_converter), so ctranslate2 is asked for no further quantisation.
         _low_memory_converter()(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization=None, force=True)
         (Path(tmp) / "model.bin.sha256").write_text(sha256_file(Path(tmp) / "model.bin"))
     return target

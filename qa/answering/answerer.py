@@ -135,12 +135,12 @@ class Answerer:
         """The answer check: log-odds that each (question, span, answer) answers the question by the span and
         is stated by it, the lower of the two readings (prompts.ENTAILMENT, prompts.STATED). A quote of the
         span is stated by it: only the first reading is asked."""
-        restated = [(span, claim) for _, span, claim in triples if claim.strip("“”") != span]
+        quotes = [claim.strip("“”") == span for _, span, claim in triples]
         scores = self.judge.judge([prompts.entailment(*triple) for triple in triples] +
-                                  [prompts.stated(span, claim) for span, claim in restated])
+                                  [prompts.stated(span, claim) for (_, span, claim), quote in zip(triples, quotes)
+                                   if not quote])
         answers, statements = scores[:len(triples)], iter(scores[len(triples):])
-        return [answer if claim.strip("“”") == span else min(answer, next(statements))
-                for answer, (_, span, claim) in zip(answers, triples)]
+        return [answer if quote else min(answer, next(statements)) for answer, quote in zip(answers, quotes)]
 
     def stream(self, question: str, history: History = ()) -> Iterator[Stage | str | Answer]:
         """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last."""
