@@ -1,9 +1,10 @@
 """Answerability calibration: per judge model, the logistic weights that turn its yes/no log-odds for
 each phrasing of prompts.JUDGES (and the evidence relevance) into log-odds that the question is
-answerable, and the default abstention and answer-check thresholds. `qa calibrate` fits them from committed inputs (the
-weights on the SQuAD dev15 file's fit articles, the thresholds on answers to those and to bench/fit_news.json) and
-writes them with the model's and the data's hashes; the answerer
-loads the file of the model it judges with, so weights fitted for one model never serve another."""
+answerable, and, per reader model that writes the answers it judges, the default abstention and answer-check
+thresholds. `qa calibrate` fits them from committed inputs (the weights on the SQuAD dev15 file's fit articles, the
+thresholds on answers to those and to bench/fit_news.json) and writes them with the model's and the data's hashes;
+the answerer loads the file of the model it judges with and the thresholds placed for its reader, so numbers fitted
+for one model never serve another."""
 from __future__ import annotations
 
 import hashlib
@@ -28,18 +29,36 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Placed:
+    """The two thresholds placed on one reader's answers: a stronger reader's answers are right more often
+    at the same judge log-odds, so each reader gets its own."""
+    reader: str
+    gate: float  # answerability log-odds below which the reader is not asked
+    check: float  # log-odds of the answer check (Answerer.entails) an answer sentence needs
+    data: str  # the fit sets whose answers placed them, with their sha256
+
+
+@dataclass(frozen=True)
 class Calibration:
     model: str
     model_sha256: str
     weights: tuple[float, ...]  # per phrasing of prompts.JUDGES
     relevance: float
     bias: float
-    threshold: float
-    check_threshold: float  # log-odds of the answer check (Answerer.entails) an answer sentence needs
     data: str
     data_sha256: str
     questions: int
-    thresholds_data: str = ""  # the fit sets whose answers placed the two thresholds, with their sha256
+    placed: tuple[Placed, ...] = ()
+
+    def placement(self, reader: str) -> Placed:
+        found = next((p for p in self.placed if p.reader == reader), None)
+        if found is None:
+            raise ModelError(f"no thresholds placed for reader '{reader}' with judge '{self.model}'; run "
+                             f"`qa calibrate --threshold-only` with that profile")
+        return found
+
+    def with_placement(self, placed: Placed) -> "Calibration":
+        return replace(self, placed=tuple(p for p in self.placed if p.reader != placed.reader) + (placed,))
 
     def answerability(self, judges: list[float], relevance: float) -> float:
         return sum(w * j for w, j in zip(self.weights, judges, strict=True)) + self.relevance * relevance + self.bias
@@ -57,7 +76,8 @@ def load(model: str, folder: Path = FOLDER) -> Calibration:
     except FileNotFoundError:
         raise ModelError(f"no answerability calibration for judge model '{model}'; run `qa calibrate` "
                          f"with that model (it writes {path})") from None
-    return Calibration(**{**data, "weights": tuple(data["weights"])})
+    return Calibration(**{**data, "weights": tuple(data["weights"]),
+                          "placed": tuple(Placed(**p) for p in data.get("placed", ()))})
 
 
 def fit_logistic(rows: list[list[float]], labels: list[int]) -> tuple[list[float], float]:
@@ -147,31 +167,33 @@ def fit_outcomes(source: Path, settings, sample: int = ANSWERED, progress: Progr
             for r in report.results]
 
 
-def save_outcomes(groups: dict[str, list[Outcome]], model: str, folder: Path = FOLDER) -> Path:
+def save_outcomes(groups: dict[str, list[Outcome]], model: str, reader: str, folder: Path = FOLDER) -> Path:
+    """Store one reader's fit answers (judged by `model`) beside the other readers'."""
     path = folder / f"{model}.outcomes.json"
-    stored = {name: [{k: v for k, v in asdict(o).items() if k != "weight"} for o in group]
-              for name, group in groups.items()}
+    stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    stored[reader] = {name: [{k: v for k, v in asdict(o).items() if k != "weight"} for o in group]
+                      for name, group in groups.items()}
     path.write_text(json.dumps(stored) + "\n", encoding="utf-8")
     return path
 
 
-def load_outcomes(model: str, folder: Path = FOLDER) -> dict[str, list[Outcome]]:
-    """The stored fit answers per fit set (by file name); none stored: empty."""
+def load_outcomes(model: str, reader: str, folder: Path = FOLDER) -> dict[str, list[Outcome]]:
+    """The stored fit answers of `reader` judged by `model`, per fit set (by file name); none stored: empty."""
     path = folder / f"{model}.outcomes.json"
     if not path.exists():
         return {}
-    stored = json.loads(path.read_text(encoding="utf-8"))
+    stored = json.loads(path.read_text(encoding="utf-8")).get(reader, {})
     return {name: [Outcome(**o) for o in group] for name, group in stored.items()}
 
 
 def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: int = ANSWERED,
                     progress: Progress = quiet, reuse: bool = False) -> Calibration:
-    """`fitted` with its abstention and answer-check thresholds placed on whole answers to the fit sets
-    (place_thresholds, each set weighing the same). The fit answers are stored beside the calibration, so
-    `reuse` answers only the sets not stored yet."""
+    """`fitted` with the abstention and answer-check thresholds of the reader of `settings` placed on its whole
+    answers to the fit sets (place_thresholds, each set weighing the same). The fit answers are stored beside the
+    calibration, so `reuse` answers only the sets not stored yet."""
     from . import pipeline
 
-    groups = load_outcomes(fitted.model) if reuse else {}
+    groups = load_outcomes(fitted.model, settings.reader) if reuse else {}
     missing = [source for source in sources if source.name not in groups]
     if missing:
         fitted.save()  # the answerer reads the calibration of its judge model from its file
@@ -179,13 +201,13 @@ def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: 
     for source in missing:
         groups[source.name] = fit_outcomes(source, settings, sample, progress)
     groups = {source.name: groups[source.name] for source in sources}
-    save_outcomes(groups, fitted.model)
+    save_outcomes(groups, fitted.model, settings.reader)
     outcomes = weighted(groups)
     for cost in (1.0, 1.5, 2.0, 3.0):
         log.warning("misleading cost %s: thresholds %s", cost, place_thresholds(outcomes, cost))
     threshold, check = place_thresholds(outcomes)
     data = "; ".join(f"{s.name} ({len(groups[s.name])} answers, sha256 {_digest(s)})" for s in sources)
-    return replace(fitted, threshold=threshold, check_threshold=check, thresholds_data=data)
+    return fitted.with_placement(Placed(settings.reader, threshold, check, data))
 
 
 def _digest(source: Path) -> str:
@@ -227,7 +249,6 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     digest.update(" ".join(c.id for c in cases).encode())
     model = packaged(settings.judge)
     return Calibration(model=settings.judge, model_sha256=model.sha256, weights=tuple(round(w, 4) for w in weights[:-1]),
-                       relevance=round(weights[-1], 4), bias=round(bias, 4),
-                       threshold=0.0, check_threshold=0.0,  # placed by with_thresholds, on whole answers
+                       relevance=round(weights[-1], 4), bias=round(bias, 4),  # thresholds: with_thresholds
                        data=f"{squad.name}: {sample} questions of its first fit articles (qa.evaluate.FIT_ARTICLES), "
                             f"seed 1", data_sha256=digest.hexdigest(), questions=sample)

@@ -122,8 +122,10 @@ def cmd_calibrate(args) -> int:
     sources = [squad, *(Path(news) for news in args.news)]
     fitted = with_thresholds(fitted, sources, settings, args.answered, bars(), args.reuse_answers)
     path = fitted.save()
-    print(f"{path}: weights {fitted.weights}, relevance {fitted.relevance}, bias {fitted.bias}, "
-          f"threshold {fitted.threshold}, answer check {fitted.check_threshold} ({fitted.questions} questions)")
+    placed = fitted.placement(settings.reader)
+    print(f"{path}: weights {fitted.weights}, relevance {fitted.relevance}, bias {fitted.bias} "
+          f"({fitted.questions} questions); for reader {settings.reader}: threshold {placed.gate}, "
+          f"answer check {placed.check}")
     return 0
 
 

@@ -444,12 +444,20 @@ def _answer(question: str, raw: str, verified, passages: list[Passage], texts: d
                   question=question)
 
 
+INITIALISM = re.compile(r"\b(?:[A-Z]\.)+[A-Z]$")
+
+
 def _with_marker(text: str, number: int) -> str:
-    """The marker goes before the closing full stop of a written sentence, after a quotation."""
+    """The marker goes before the closing full stop of a written sentence, after a quotation. An initialism
+    keeps its own dots ("the U.S. [1]."), and one closing mark is enough (a marker the model put after an
+    initialism leaves two dots behind when it is taken out)."""
     if text.endswith("”"):
         return f"{text} [{number}]."
     body = text.rstrip(".!?")
-    return f"{body} [{number}]{text[len(body):] or '.'}"
+    end = text[len(body):]
+    if end.startswith(".") and INITIALISM.search(body):
+        body, end = body + ".", end[1:]
+    return f"{body} [{number}]{end[:1] or '.'}"
 
 
 def abstain(question: str, raw: str, passages: list[Passage]) -> Answer:

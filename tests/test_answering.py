@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 
 from qa.answering import Answerer, answerer, decide
-from qa.calibrate import Calibration
+from qa.calibrate import Calibration, Placed
 from qa.embedding import Embedder
 from qa.generation import Generator
 from qa.settings import Settings
@@ -12,7 +12,8 @@ from qa.types import Passage, Query
 
 from .conftest import FakeEmbedder, FakeGenerator
 
-CALIBRATION = Calibration("m", "0" * 64, (1.0, 1.0), 0.0, 0.0, 0.75, 2.5, "d", "1" * 64, 1)
+CALIBRATION = Calibration("m", "0" * 64, (1.0, 1.0), 0.0, 0.0, "d", "1" * 64, 1,
+                          (Placed(Settings().reader, 0.75, 2.5, "fit"), Placed("other", 9.0, 9.0, "fit")))
 
 
 @pytest.mark.parametrize("fake, protocol", [(FakeGenerator, Generator), (FakeEmbedder, Embedder)])
@@ -27,8 +28,9 @@ def test_the_fakes_take_what_their_protocols_promise(fake, protocol):
             assert wanted <= set(inspect.signature(getattr(fake, name)).parameters), name
 
 
-def test_thresholds_are_the_settings_else_the_calibrated_ones():
+def test_thresholds_are_the_settings_else_the_ones_placed_for_the_reader():
     assert decide.thresholds(Settings(), CALIBRATION) == decide.Thresholds(0.75, 2.5)
+    assert decide.thresholds(Settings(check_threshold=1.0), CALIBRATION) == decide.Thresholds(0.75, 1.0)
     assert decide.thresholds(Settings(abstain_threshold=-1.0, check_threshold=0.0), CALIBRATION) == \
         decide.Thresholds(-1.0, 0.0)
 

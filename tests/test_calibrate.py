@@ -45,7 +45,8 @@ def test_thresholds_that_make_nothing_worth_answering_are_an_error():
 
 
 def test_a_calibration_round_trips_and_a_missing_one_names_the_command(tmp_path):
-    fitted = calibrate.Calibration("m", "0" * 64, (0.5, 1.5), 2.0, -1.0, -0.25, 1.5, "d", "1" * 64, 10)
+    fitted = calibrate.Calibration("m", "0" * 64, (0.5, 1.5), 2.0, -1.0, "d", "1" * 64, 10,
+                                   (calibrate.Placed("r", -0.25, 1.5, "fit"),))
     fitted.save(tmp_path)
     assert calibrate.load("m", tmp_path) == fitted
     assert math.isclose(fitted.answerability([1.0, 1.0], 0.5), 0.5 + 1.5 + 1.0 - 1.0)
@@ -60,6 +61,7 @@ def test_the_shipped_calibrations_name_their_model_and_data(model):
 
     assert data["model"] == model and data["model_sha256"] == packaged(model).sha256
     assert len(data["data_sha256"]) == 64 and len(data["weights"]) == 2 and data["questions"] > 0
+    assert data["placed"] and all("fit_news.json" in p["data"] for p in data["placed"])
 
 
 def test_the_shipped_calibration_rises_with_each_judge_and_with_relevance():
@@ -79,11 +81,26 @@ def test_each_fit_set_weighs_the_same_however_many_questions_it_has():
     assert math.isclose(sum(o.weight for o in outcomes), 40)
 
 
-def test_the_fit_answers_are_stored_per_set_and_a_missing_store_is_empty(tmp_path):
+def test_the_fit_answers_are_stored_per_reader_and_set_and_a_missing_store_is_empty(tmp_path):
     groups = {"a.json": [_o(0.5, 1.0, 1)], "b.json": [_o(-1.0, float("-inf"), 0)]}
-    calibrate.save_outcomes(groups, "m", tmp_path)
-    assert calibrate.load_outcomes("m", tmp_path) == groups
-    assert calibrate.load_outcomes("other", tmp_path) == {}
+    others = {"a.json": [_o(2.0, 2.0, -1)]}
+    calibrate.save_outcomes(groups, "m", "small", tmp_path)
+    calibrate.save_outcomes(others, "m", "large", tmp_path)
+    assert calibrate.load_outcomes("m", "small", tmp_path) == groups
+    assert calibrate.load_outcomes("m", "large", tmp_path) == others
+    assert calibrate.load_outcomes("m", "third", tmp_path) == {}
+    assert calibrate.load_outcomes("other", "small", tmp_path) == {}
+
+
+def test_each_reader_has_its_own_thresholds_and_a_missing_one_names_the_command():
+    fitted = calibrate.Calibration("m", "0" * 64, (1.0, 1.0), 0.0, 0.0, "d", "1" * 64, 1)
+    fitted = fitted.with_placement(calibrate.Placed("small", 0.5, 1.0, "fit"))
+    fitted = fitted.with_placement(calibrate.Placed("large", -1.0, 2.0, "fit"))
+    fitted = fitted.with_placement(calibrate.Placed("small", 0.25, 1.5, "refit"))
+    assert fitted.placement("small") == calibrate.Placed("small", 0.25, 1.5, "refit")
+    assert fitted.placement("large").gate == -1.0 and len(fitted.placed) == 2
+    with pytest.raises(ModelError, match="qa calibrate --threshold-only"):
+        fitted.placement("third")
 
 
 def test_a_fit_sets_hash_covers_the_articles_it_names(tmp_path):

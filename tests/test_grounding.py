@@ -23,6 +23,14 @@ def _evidence(question, budget=4, text=ART.text):
     return grounding.select_evidence(query, [passage], texts, FakeEmbedder(), idf, budget), texts
 
 
+@pytest.mark.parametrize("text, marked", [("It rose 5%.", "It rose 5% [2]."), ("Did it?", "Did it [2]?"),
+                                          ("Talks with the U.S.", "Talks with the U.S. [2]."),
+                                          ("Talks with the U.S..", "Talks with the U.S. [2]."),
+                                          ("“It rose.”", "“It rose.” [2].")])
+def test_the_marker_goes_before_one_closing_mark_and_an_initialism_keeps_its_dots(text, marked):
+    assert grounding._with_marker(text, 2) == marked
+
+
 def test_claims_parse_markers_and_trailing_markers():
     parsed = claims("Boeing sells 40 aircraft [1]. The fund keeps 30% [2, 3]. [4]")
     assert [(c.text, c.markers) for c in parsed] == [("Boeing sells 40 aircraft.", (1,)),

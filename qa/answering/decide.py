@@ -16,9 +16,11 @@ class Thresholds:
 
 
 def thresholds(settings: Settings, calibration: Calibration) -> Thresholds:
-    """The settings' thresholds, else the judge model's calibrated ones."""
-    gate = settings.abstain_threshold if settings.abstain_threshold is not None else calibration.threshold
-    check = settings.check_threshold if settings.check_threshold is not None else calibration.check_threshold
+    """The settings' thresholds, else the ones placed on the reader's answers as its judge model reads them."""
+    gate, check = settings.abstain_threshold, settings.check_threshold
+    if gate is None or check is None:
+        placed = calibration.placement(settings.reader)
+        gate, check = placed.gate if gate is None else gate, placed.check if check is None else check
     return Thresholds(gate, check)
 
 
