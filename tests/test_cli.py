@@ -187,3 +187,24 @@ def test_bad_input_of_every_new_kind_is_one_line_each_and_leaves_the_index_as_it
     assert "not a readable PDF" in err[0] and "no text layer" in err[1]
     assert "no answer within 0.5 s" in err[2] and "no article text" in err[3]
     assert _snapshot(Path(index_dir)) == before
+
+
+def test_calibrate_places_the_thresholds_of_the_profiles_reader(monkeypatch, tmp_path, capsys):
+    from qa import calibrate
+
+    stored = calibrate.Calibration("qwen2.5-coder-1.5b", "0" * 64, (1.0, 0.5), -1.0, 0.0, "d", "1" * 64, 10,
+                                   (calibrate.Placed("qwen2.5-coder-0.5b", -0.5, 1.5, "fit"),))
+    seen = {}
+
+    def answered(fitted, sources, settings, sample, progress, reuse):
+        seen.update(reader=settings.reader, sources=[s.name for s in sources], reuse=reuse)
+        return fitted.with_placement(calibrate.Placed(settings.reader, 0.25, -0.5, "fit"))
+
+    monkeypatch.setattr(calibrate, "load", lambda model: stored)
+    monkeypatch.setattr(calibrate, "with_thresholds", answered)
+    monkeypatch.setattr(calibrate.Calibration, "save", lambda self: tmp_path / f"{self.model}.json")
+    monkeypatch.setenv("QA_PROFILE", "accurate")
+    assert main(["calibrate", "--threshold-only", "--reuse-answers", "--news", "a.json"]) == 0
+    assert seen == {"reader": "qwen2.5-coder-1.5b", "sources": ["squad_v2_dev15.json", "a.json"], "reuse": True}
+    out = capsys.readouterr().out
+    assert "for reader qwen2.5-coder-1.5b: threshold 0.25, answer check -0.5" in out
