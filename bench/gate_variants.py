@@ -8,7 +8,6 @@ the judge on a best sentence that refers back read with the sentence before it, 
 gate. Follow-up questions keep their stored log-odds. Slow: two judge calls per fit question."""
 from __future__ import annotations
 
-import random
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -20,7 +19,7 @@ from qa import grounding, pipeline, prompts  # noqa: E402
 from qa.answering import decide  # noqa: E402
 from qa.calibrate import ANSWERED, load_outcomes, place_thresholds, utility, weighted  # noqa: E402
 from qa.errors import ModelError  # noqa: E402
-from qa.evaluate import articles_index, load_cases, split_cases  # noqa: E402
+from qa.evaluate import articles_index, load_cases, select_cases  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 FIT_SETS = (ROOT.parent / "shared" / "eval" / "squad_v2_dev15.json", ROOT / "bench" / "fit_news.json")
@@ -31,10 +30,8 @@ VARIANTS = ("best sentence (now)", "best two, the larger", "with the sentence re
 def gates(source: Path, settings: Settings) -> list[tuple[float, ...] | None]:
     """Per fit question, in the order qa calibrate answered them: the gate's log-odds under each variant, or
     None where the stored one stands (a follow-up, or evidence not worth judging)."""
-    kind, cases, articles = load_cases(source)
-    if kind == "squad_v2":  # the sample qa.evaluate draws for qa calibrate
-        fit = split_cases(cases, "fit")
-        cases = random.Random(0).sample(fit, min(ANSWERED, len(fit)))
+    squad = load_cases(source)[0] == "squad_v2"  # the questions calibrate.fit_outcomes answers
+    _, cases, articles = select_cases(source, ANSWERED if squad else None, "fit" if squad else "all")
     answerer = pipeline.answerer_for(replace(settings, index=articles_index(articles, settings)))
     articles_text = answerer.index()[0].texts
     found = []
@@ -49,11 +46,15 @@ def gates(source: Path, settings: Settings) -> list[tuple[float, ...] | None]:
         shown, i = evidence.best
         best = shown.sentences[i]
         before = _before(best, passages, articles_text)
-        read = [best.text, *(x.text for x in ranked[1:2] if x is not best)] + ([f"{before} {best.text}"] if before else [])
-        odds = [answerer.calibration.answerability(answerer.judge.judge(prompts.judges(query.text, t)), evidence.relevance)
-                for t in read]
-        second = odds[1] if len(ranked) > 1 and ranked[1] is not best else odds[0]
-        found.append((odds[0], max(odds[0], second), odds[-1] if before else odds[0], evidence.relevance, 0.0))
+
+        def judged(text: str) -> float:
+            return answerer.calibration.answerability(answerer.judge.judge(prompts.judges(query.text, text)),
+                                                      evidence.relevance)
+
+        now = judged(best.text)
+        second = ranked[1] if len(ranked) > 1 and ranked[1] is not best else None
+        found.append((now, max(now, judged(second.text)) if second else now,
+                      judged(f"{before} {best.text}") if before else now, evidence.relevance, 0.0))
     return found
 
 

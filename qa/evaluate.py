@@ -247,21 +247,28 @@ def _source_articles(path: Path, settings: Settings) -> list[Article]:
             for a in _read(path)["data"]]
 
 
-def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False,
-             split: str = "all", progress: Progress = quiet) -> Report:
+def select_cases(path: Path, limit: int | None = None, split: str = "all") -> tuple[str, list[Case], Path | None]:
+    """load_cases, keeping the split's articles and then, of a SQuAD file, a seeded sample of `limit` (else
+    SQUAD_SAMPLE) questions, of any other file its first `limit`."""
     dataset, cases, articles = load_cases(path)
     if split != "all":
         cases = split_cases(cases, split)
+    if dataset == "squad_v2":
+        cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
+    elif limit:
+        cases = cases[:limit]
+    return dataset, cases, articles
+
+
+def evaluate(path: Path, settings: Settings, limit: int | None = None, index_given: bool = False,
+             split: str = "all", progress: Progress = quiet) -> Report:
+    dataset, cases, articles = select_cases(path, limit, split)
     if articles is not None and not index_given:
         settings = replace(settings, index=articles_index(articles, settings))
     else:  # an explicit command, like `qa serve`: the bundled folder is indexed as it stands
         from .pipeline import sync_bundled
 
         sync_bundled(settings)
-    if dataset == "squad_v2":
-        cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
-    elif limit:
-        cases = cases[:limit]
     results = []
     for case in cases:
         results.append(_run(case, settings))
