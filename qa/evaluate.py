@@ -85,14 +85,16 @@ def normalise_answer(text: str) -> str:
 
 
 def contains(text: str, phrase: str) -> bool:
-    """Whole-word containment after normalisation. A possessive still names its owner and a digit is its
-    word: "Kazakhstan's fund" contains "Kazakhstan" (SQuAD's normalisation alone makes it "kazakhstans"),
-    "8 electorates" contains "eight"."""
+    """Whole-word containment after normalisation. A possessive still names its owner, a digit is its word and
+    a currency sign is not part of its amount: "Kazakhstan's fund" contains "Kazakhstan" (SQuAD's normalisation
+    alone makes it "kazakhstans"), "8 electorates" contains "eight", "€25,000" contains "25,000" (SQuAD's strips
+    "$" but no other sign)."""
     return f" {_words(phrase)} " in f" {_words(text)} "
 
 
 def _words(text: str) -> str:
     text = re.sub(r"(?<=\w)['’]s\b", "", text)
+    text = "".join(" " if unicodedata.category(ch) == "Sc" else ch for ch in text)
     return " ".join(NUMBER_WORDS.get(w, w) for w in normalise_answer(text).split())
 
 

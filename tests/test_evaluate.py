@@ -23,10 +23,12 @@ def test_squad_normalisation_and_scores():
     assert f1("the Boeing company", "Boeing") == 2 * (1 / 2 * 1) / (1 / 2 + 1)
 
 
-def test_containment_reads_possessives_and_digits_as_their_words():
+def test_containment_reads_possessives_digits_and_currency_signs_as_their_words():
     assert contains("Kazakhstan’s sovereign wealth fund", "Kazakhstan")
     assert contains("The State of Victoria has 8 electorates.", "eight") and contains("eight states", "8")
     assert not contains("eighty states", "8") and not contains("Kazakhstani fund", "Kazakhstan")
+    assert contains("fees may rise up to €25,000 per year", "25,000") and contains("£5 million", "5 million")
+    assert not contains("€250,000", "25,000")
 
 
 def test_right_depends_on_gold_abstention_and_threshold():

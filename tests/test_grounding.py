@@ -283,3 +283,20 @@ def test_agreeing_sources_are_not_a_conflict():
     assert "differ" not in answer.text and len(answer.citations) == 1
 
 
+
+
+def test_a_two_part_answer_keeps_each_part_with_a_citation_of_its_own_passage():
+    """"Who builds the ferries, and when does the first arrive?": each part is checked against, and cites, the
+    passage it comes from; a marker the model got wrong is re-attributed."""
+    a = make_article("a", "The shipyard Damen will build the nine electric ferries.", "Ferries", "2026-03-02")
+    b = make_article("b", "The first electric ferry arrives in Bergen in 2027.", "Timetable", "2026-03-09")
+    texts = {"a": a.text, "b": b.text}
+    passages = [Passage(x.id, x.title, x.text, 0, len(x.text), 1.0, x.date) for x in (a, b)]
+    question = "Who builds the electric ferries, and when does the first ferry arrive?"
+    evidence = grounding.select_evidence(Query(question), passages, texts, FakeEmbedder(),
+                                         grounding.idf_table(list(texts.values())), 4)
+    number = {s.passage.article_id: s.number for s in evidence.shown}
+    raw = f"The ferries will be built by Damen [{number['a']}]. The first ferry arrives in 2027 [{number['a']}]."
+    answer = grounding.ground(question, raw, evidence, texts)
+    assert [(c.number, c.article_id) for c in answer.citations] == [(1, "a"), (2, "b")]
+    assert answer.text == "The ferries will be built by Damen [1]. The first ferry arrives in 2027 [2]."
