@@ -286,7 +286,7 @@ def test_agreeing_sources_are_not_a_conflict():
 
 
 def test_a_two_part_answer_keeps_each_part_with_a_citation_of_its_own_passage():
-    """"Who builds the ferries, and when does the first arrive?": each part is checked against, and cites, the
+    """A question in two parts: each part of the answer is checked against, and cites, the
     passage it comes from; a marker the model got wrong is re-attributed."""
     a = make_article("a", "The shipyard Damen will build the nine electric ferries.", "Ferries", "2026-03-02")
     b = make_article("b", "The first electric ferry arrives in Bergen in 2027.", "Timetable", "2026-03-09")
