@@ -257,13 +257,18 @@ def test_evidence_keeps_the_most_relevant_sentences_within_budget():
     assert related.relevance > unrelated.relevance
 
 
+def _evidence_of(question, *articles):
+    """Evidence for `question` from whole articles, each retrieved as one passage."""
+    texts = {a.id: a.text for a in articles}
+    passages = [Passage(a.id, a.title, a.text, 0, len(a.text), 1.0, a.date) for a in articles]
+    return grounding.select_evidence(Query(question), passages, texts, FakeEmbedder(),
+                                     grounding.idf_table(list(texts.values())), 4), texts
+
+
 def test_conflicting_sources_are_both_cited_newest_first():
     old = make_article("old", "The port of Bergen ordered six electric ferries from Damen.", "Port news", "2026-03-02")
     new = make_article("new", "The port of Bergen ordered nine electric ferries from Damen.", "Correction", "2026-03-09")
-    texts = {"old": old.text, "new": new.text}
-    passages = [Passage(a.id, a.title, a.text, 0, len(a.text), 1.0, a.date) for a in (old, new)]
-    evidence = grounding.select_evidence(Query("How many electric ferries did Bergen order?"), passages, texts,
-                                         FakeEmbedder(), grounding.idf_table(list(texts.values())), 4)
+    evidence, texts = _evidence_of("How many electric ferries did Bergen order?", old, new)
     old_number = next(s.number for s in evidence.shown if s.passage.article_id == "old")
     raw = f"Bergen ordered six electric ferries [{old_number}]."
     answer = grounding.ground("How many electric ferries did Bergen order?", raw, evidence, texts)
@@ -275,14 +280,9 @@ def test_conflicting_sources_are_both_cited_newest_first():
 def test_agreeing_sources_are_not_a_conflict():
     a = make_article("a", "The port of Bergen ordered six electric ferries from Damen.", "A", "2026-03-02")
     b = make_article("b", "The port of Bergen ordered six electric ferries from Damen.", "B", "2026-03-09")
-    texts = {"a": a.text, "b": b.text}
-    passages = [Passage(x.id, x.title, x.text, 0, len(x.text), 1.0, x.date) for x in (a, b)]
-    evidence = grounding.select_evidence(Query("How many ferries?"), passages, texts, FakeEmbedder(),
-                                         grounding.idf_table(list(texts.values())), 4)
+    evidence, texts = _evidence_of("How many ferries?", a, b)
     answer = grounding.ground("How many ferries?", "Bergen ordered six electric ferries [1].", evidence, texts)
     assert "differ" not in answer.text and len(answer.citations) == 1
-
-
 
 
 def test_a_two_part_answer_keeps_each_part_with_a_citation_of_its_own_passage():
@@ -290,11 +290,8 @@ def test_a_two_part_answer_keeps_each_part_with_a_citation_of_its_own_passage():
     passage it comes from; a marker the model got wrong is re-attributed."""
     a = make_article("a", "The shipyard Damen will build the nine electric ferries.", "Ferries", "2026-03-02")
     b = make_article("b", "The first electric ferry arrives in Bergen in 2027.", "Timetable", "2026-03-09")
-    texts = {"a": a.text, "b": b.text}
-    passages = [Passage(x.id, x.title, x.text, 0, len(x.text), 1.0, x.date) for x in (a, b)]
     question = "Who builds the electric ferries, and when does the first ferry arrive?"
-    evidence = grounding.select_evidence(Query(question), passages, texts, FakeEmbedder(),
-                                         grounding.idf_table(list(texts.values())), 4)
+    evidence, texts = _evidence_of(question, a, b)
     number = {s.passage.article_id: s.number for s in evidence.shown}
     raw = f"The ferries will be built by Damen [{number['a']}]. The first ferry arrives in 2027 [{number['a']}]."
     answer = grounding.ground(question, raw, evidence, texts)
