@@ -173,20 +173,24 @@ def bench_milvus(vectors, queries, truth, n) -> None:
 
 
 def bench_conversion(settings: Settings) -> None:
-    """The first run's preparation of the 1.5B (verify, dequantise shard by shard, quantise to int8) in a
-    fresh process, from the assembled GGUF already in the cache."""
-    from qa.models import QWEN_15B, packaged_gguf
+    """The first run's preparation of each packaged model (verify, dequantise shard by shard, quantise to int8),
+    each in a fresh process, from the assembled GGUF already in the cache."""
+    from qa.models import QWEN_05B, QWEN_15B, packaged_gguf
 
-    gguf = packaged_gguf(settings.cache, model=QWEN_15B)
-    with tempfile.TemporaryDirectory(dir=settings.cache, prefix=".bench-") as tmp:
-        os.link(gguf, Path(tmp) / gguf.name)
-        code = ("import sys; from pathlib import Path; from qa.models import QWEN_15B, packaged_ctranslate2; "
-                "packaged_ctranslate2(Path(sys.argv[1]), model=QWEN_15B)")
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code, tmp], cwd=ROOT, check=True, stderr=subprocess.DEVNULL)
-        seconds = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    row("first run: 1.5B converted to int8 (s) / peak RSS (MB)", f"{seconds:.0f} / {peak:.0f}", "a fresh process")
+    for model, name in ((QWEN_05B, "QWEN_05B"), (QWEN_15B, "QWEN_15B")):
+        gguf = packaged_gguf(settings.cache, model=model)
+        with tempfile.TemporaryDirectory(dir=settings.cache, prefix=".bench-") as tmp:
+            os.link(gguf, Path(tmp) / gguf.name)
+            code = (f"import sys, resource; from pathlib import Path; from qa.models import {name}, packaged_ctranslate2; "
+                    f"packaged_ctranslate2(Path(sys.argv[1]), model={name}); "
+                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+            t = time.perf_counter()
+            done = subprocess.run([sys.executable, "-c", code, tmp], cwd=ROOT, check=True, capture_output=True,
+                                  text=True)
+            seconds = time.perf_counter() - t
+        peak = int(done.stdout.split()[-1]) / 1024
+        row(f"first run: {model.key} converted to int8 (s) / peak RSS (MB)", f"{seconds:.0f} / {peak:.0f}",
+            "a fresh process")
 
 
 def bench_cold_start() -> None:
@@ -235,7 +239,7 @@ def main() -> None:
     bench_indexing(settings)
     bench_search(settings, [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000], args.milvus)
     row("peak RSS (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", "this process")
-    bench_conversion(settings)  # before any other child process: its peak is the children's peak
+    bench_conversion(settings)
     bench_cold_start()
     table = "\n".join(["| measure | value | note |", "|---|---|---|"] +
                       [f"| {name} | {value} | {note} |" for name, value, note in rows])

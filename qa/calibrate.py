@@ -49,6 +49,20 @@ class Calibration:
     data_sha256: str
     questions: int
     placed: tuple[Placed, ...] = ()
+    borrowed_from: str | None = None  # fitted to this other model: see borrowed_by
+
+    def borrowed_by(self, model: str, reader: str, own_reader: str) -> "Calibration":
+        """This calibration, and its thresholds for `own_reader`, lent to a model that has none of its own."""
+        lent = replace(self.placement(own_reader), reader=reader)
+        return replace(self, model=model, placed=(lent,), borrowed_from=self.model)
+
+    @property
+    def warning(self) -> str | None:
+        if self.borrowed_from is None:
+            return None
+        return (f"{self.model} has no calibration of its own: its answers are gated and checked with the weights "
+                f"and thresholds fitted for {self.borrowed_from}, which may not suit it; "
+                f"run `qa calibrate` with QA_LLM set to fit its own")
 
     def placement(self, reader: str) -> Placed:
         found = next((p for p in self.placed if p.reader == reader), None)
@@ -223,6 +237,16 @@ def _digest(source: Path) -> str:
     return digest.hexdigest()
 
 
+def _model_sha256(settings) -> str:
+    """The judge's weights' hash: a packaged model's, a user's own .gguf file's, else unknown (a hub id)."""
+    from .models import packaged, sha256_file
+
+    if not settings.llm:
+        return packaged(settings.judge).sha256
+    path = Path(settings.llm).expanduser()
+    return sha256_file(path) if path.is_file() else ""
+
+
 def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = quiet) -> Calibration:
     """Fit the judge model of `settings` on `sample` questions of the fit articles of `squad`: the answerability
     weights. The abstention and answer-check thresholds are placed afterwards, on whole answers
@@ -230,7 +254,6 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     from . import pipeline
     from .answering import decide
     from .evaluate import articles_index, load_cases, split_cases
-    from .models import packaged
     from .types import Query
 
     _, cases, _ = load_cases(squad)
@@ -247,8 +270,7 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     weights, bias = fit_logistic(rows, labels)
     digest = hashlib.sha256(squad.read_bytes())
     digest.update(" ".join(c.id for c in cases).encode())
-    model = packaged(settings.judge)
-    return Calibration(model=settings.judge, model_sha256=model.sha256, weights=tuple(round(w, 4) for w in weights[:-1]),
+    return Calibration(model=settings.judge, model_sha256=_model_sha256(settings), weights=tuple(round(w, 4) for w in weights[:-1]),
                        relevance=round(weights[-1], 4), bias=round(bias, 4),  # thresholds: with_thresholds
                        data=f"{squad.name}: {sample} questions of its first fit articles (qa.evaluate.FIT_ARTICLES), "
                             f"seed 1", data_sha256=digest.hexdigest(), questions=sample)

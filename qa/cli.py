@@ -115,8 +115,6 @@ def cmd_calibrate(args) -> int:
     from .progress import bars
 
     settings = _settings(args)
-    if settings.llm:
-        raise QAError("qa calibrate fits the packaged judge models; unset QA_LLM")
     squad = Path(args.squad)
     fitted = load(settings.judge) if args.threshold_only else calibrate(squad, settings, args.sample, bars())
     sources = [squad, *(Path(news) for news in args.news)]

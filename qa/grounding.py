@@ -15,6 +15,7 @@ from .lexical import content_stems, names, stem
 from .prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from .types import Answer, Citation, Passage, Query
 
+QUOTE_MARKS = "\"“‘'«„"
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 MIN_COVERAGE = 0.7  # share of a claim's new words that its cited text must contain
 # Two sentences of different articles this similar, with different names or numbers, report the same
@@ -351,7 +352,7 @@ def ground(question: str, raw: str, evidence: Evidence, texts: dict[str, str], e
         verified, check = _checked_quote(question, evidence, entails, check_threshold)
     if not verified:
         return replace(abstain(question, raw, passages), rejected=tuple(rejected))
-    verified = _conflicting(verified[0], evidence) or verified
+    verified = _conflicting(question, verified[0], evidence, entails, check_threshold) or verified
     return replace(_answer(question, raw, verified, passages, texts), rejected=tuple(rejected), check=check)
 
 
@@ -376,7 +377,12 @@ def _checked_quote(question: str, evidence: Evidence, entails: Entails | None, t
     score = entails([(question, best.text, best.text)])[0]
     if score < threshold:
         return [], None
-    return [(f"“{best.text}”", (best,), shown)], score
+    return [(quoted(best.text), (best,), shown)], score
+
+
+def quoted(text: str) -> str:
+    """A sentence shown as a quotation; one that opens with its own quotation mark is one already."""
+    return text if text[:1] in QUOTE_MARKS else f"“{text}”"
 
 
 def _supporting(claim: Claim, new: set[str], evidence: Evidence) -> tuple[tuple[Sentence, ...], Shown] | None:
@@ -401,11 +407,12 @@ def _same_polarity(claim: str, span: str) -> bool:
     return not NEGATION.search(claim) or bool(NEGATION.search(span))
 
 
-def _conflicting(first, evidence: Evidence):
-    """If another article reports the answer's fact with other names or numbers, answer with both
-    sources, the newer first (a correction usually is), and say that they differ."""
+def _conflicting(question: str, first, evidence: Evidence, entails: Entails | None, threshold: float):
+    """If another article reports the answer's fact with other names or numbers, and the check reads that
+    sentence too as an answer to the question, answer with both sources, the newer first (a correction usually
+    is), and say that they differ. Without a check nothing else is quoted."""
     _, span, shown = first
-    if any(x.vector is None for x in span):
+    if entails is None or any(x.vector is None for x in span):
         return None
     anchor = sum(x.vector for x in span)
     anchor_names = names(" ".join(x.text for x in span))
@@ -414,7 +421,8 @@ def _conflicting(first, evidence: Evidence):
             continue
         for sentence in other.sentences:
             similar = float(sentence.vector @ anchor) / max(float((anchor @ anchor) ** 0.5), 1e-9)
-            if similar >= CONFLICT_COSINE and names(sentence.text) != anchor_names:
+            if (similar >= CONFLICT_COSINE and names(sentence.text) != anchor_names
+                    and entails([(question, sentence.text, sentence.text)])[0] >= threshold):
                 pair = sorted([(shown, span), (other, (sentence,))], key=lambda p: p[0].passage.date or "",
                               reverse=True)
                 return [(_conflict_text(i, s.passage, sp), sp, s) for i, (s, sp) in enumerate(pair)]
@@ -425,7 +433,7 @@ def _conflict_text(position: int, passage: Passage, span: tuple[Sentence, ...]) 
     quote = " ".join(x.text for x in span)
     when = f" ({passage.date})" if passage.date else ""
     template = CONFLICT if position == 0 else CONFLICT_PART
-    return template.format(title=passage.title, when=when, quote=quote)
+    return template.format(title=passage.title, when=when, quote=quoted(quote))
 
 
 def _answer(question: str, raw: str, verified, passages: list[Passage], texts: dict[str, str]) -> Answer:

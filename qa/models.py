@@ -17,6 +17,8 @@ from .errors import ModelError
 _CHUNK = 1 << 22
 _SHARD_BYTES = 1 << 28  # small shards: each is read into memory whole while loading
 _ROWS = 4096  # rows quantised at a time
+# Raised whenever the conversion changes what it writes: a model converted by older code is converted again.
+CONVERTER = 2
 
 
 @dataclass(frozen=True)
@@ -207,10 +209,17 @@ def _bfloat16(weights):
 def ct2_from_hf(hf_dir: Path, target: Path) -> Path:
     """CTranslate2 int8 weights, with their sha256 recorded so every later load can be verified."""
     with _staging(target) as tmp:
-        # Quantised while loaded (_low_memory_converter), so ctranslate2 is asked for no further quantisation.
-        _low_memory_converter()(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization=None, force=True)
+        _low_memory_converter()(str(hf_dir), low_cpu_mem_usage=True).convert(str(tmp), quantization="int8")
         (Path(tmp) / "model.bin.sha256").write_text(sha256_file(Path(tmp) / "model.bin"))
+        (Path(tmp) / "converted-by.txt").write_text(converted_by())
     return target
+
+
+def converted_by() -> str:
+    """What converted a model folder: this code's converter and the ctranslate2 that reads the result."""
+    import ctranslate2
+
+    return f"qa converter {CONVERTER}, ctranslate2 {ctranslate2.__version__}"
 
 
 def _low_memory_converter():
@@ -225,42 +234,57 @@ def _low_memory_converter():
         def load_model(self, model_class, model_name_or_path, **kwargs):
             return model_class.from_pretrained(model_name_or_path, disable_mmap=True, **kwargs)
 
-        def _load(self):
-            spec = super()._load()
-            gc.collect()  # the transformers model: only the spec may hold the weights now
+        def convert(self, output_dir: str, vmap=None, quantization=None, force: bool = False) -> str:
+            """Converter.convert's steps in its order, the int8 step ours. Tied matrices must be aliased
+            *before* quantising: aliasing afterwards also aliases equal scales of two different matrices
+            (Qwen2.5-Coder-0.5B's embeddings and output rows share their largest values), a model ctranslate2
+            cannot load."""
+            if quantization != "int8":
+                raise ValueError("the low-memory converter writes int8 weights only")
+            spec = self._load()
+            gc.collect()  # the transformers model: only the spec holds the weights now
+            spec.validate()
+            spec._alias_variables()
             visit_spec(spec, _quantise_int8)
-            return spec
+            os.makedirs(output_dir, exist_ok=force)
+            spec.save(output_dir)
+            return output_dir
 
     return LowMemoryConverter
 
 
 def _quantise_int8(layer, name: str, value) -> None:
-    """ctranslate2's int8 scheme (a float32 scale per row), applied a block of rows at a time."""
+    """ctranslate2's int8 scheme (a float32 scale per row), applied a block of rows at a time to a validated
+    16-bit variable (an alias is a name, and left as it is)."""
     import numpy as np
     import torch
+    from ctranslate2.specs.model_spec import NumpyVariable
 
     key = name.rsplit("/", 1)[-1]
-    if not isinstance(value, torch.Tensor) or value.dim() != 2 or not hasattr(layer, f"{key}_scale"):
+    tensor = getattr(value, "tensor", None)
+    if not isinstance(tensor, torch.Tensor) or tensor.dim() != 2 or not hasattr(layer, f"{key}_scale"):
         return
     rows = []
     scales = []
-    for block in torch.split(value, _ROWS):
+    for block in torch.split(tensor, _ROWS):
         block = block.detach().float().numpy()
         amax = np.abs(block).max(axis=1)
         amax[amax == 0] = 127.0
         scale = 127.0 / np.maximum(amax, np.float32(127) / np.finfo(np.float32).max)
         rows.append(np.rint(block * scale[:, None]).astype(np.int8))
         scales.append(scale.astype(np.float32))
-    setattr(layer, key, np.concatenate(rows))
-    setattr(layer, f"{key}_scale", np.concatenate(scales))
+    setattr(layer, key, NumpyVariable(np.concatenate(rows)))
+    setattr(layer, f"{key}_scale", NumpyVariable(np.concatenate(scales)))
 
 
 def _verified(weights: Path, progress: Progress = quiet) -> bool:
-    """The converted weights are what we converted: their hash matches the one written beside them."""
+    """The converted weights are what this code converts, unaltered: converted by this converter for this
+    ctranslate2, and their hash matches the one written beside them."""
     recorded = weights.with_name(weights.name + ".sha256")
-    if not weights.exists() or not recorded.exists():
+    stamp = weights.with_name("converted-by.txt")
+    if not weights.exists() or not recorded.exists() or not stamp.exists():
         return False
-    return sha256_file(weights, progress) == recorded.read_text().strip()
+    return stamp.read_text() == converted_by() and sha256_file(weights, progress) == recorded.read_text().strip()
 
 
 @contextlib.contextmanager

@@ -43,8 +43,8 @@ EARLIER = "(This question follows: {question})\n"
 STAGES = {"searching": "Searching the articles…", "reading": "Reading the best passages…",
           "checking": "Checking the answer against its sources…"}
 ABSTENTION = "The articles don't say. Nothing in the indexed articles answers this question."
-CONFLICT = "The sources differ. The newest, {title}{when}, says: “{quote}”"
-CONFLICT_PART = "{title}{when} said: “{quote}”"
+CONFLICT = "The sources differ. The newest, {title}{when}, says: {quote}"  # the quote with its marks
+CONFLICT_PART = "{title}{when} said: {quote}"
 
 
 @dataclass(frozen=True)

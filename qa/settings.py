@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,13 +52,30 @@ class Settings:
     url_timeout_s: float = 20.0  # fetching a page by URL
     feedback: Path | None = None  # default: <index>/feedback.jsonl
 
+    def __post_init__(self) -> None:
+        """Every value is checked when the settings are made, before anything loads: a value that would make
+        every question abstain in silence (QA_K=0) or a misspelled choice is one line naming the variable."""
+        _profile(self.profile)
+        _choose("backend", self.backend, BACKENDS)
+        _check_store(self.vector_store)
+        for name in ("threads", "chunk_chars", "k", "candidates", "prompt_sentences", "max_new_tokens",
+                     "max_question_chars", "max_article_bytes"):
+            _at_least(name, getattr(self, name), 1)
+        _at_least("url_timeout_s", self.url_timeout_s, 0.001)
+        _at_least("chunk_overlap_chars", self.chunk_overlap_chars, 0)
+        if self.chunk_overlap_chars >= self.chunk_chars:
+            raise SettingsError(f"QA_CHUNK_OVERLAP_CHARS must be less than QA_CHUNK_CHARS ({self.chunk_chars}); "
+                                f"got {self.chunk_overlap_chars}")
+
     @property
     def reader(self) -> str:
-        return _profile(self.profile)[0]
+        """The model that writes answers: the profile's packaged one, or the user's own (QA_LLM), by name."""
+        return own_model(self.llm) or _profile(self.profile)[0]
 
     @property
     def judge(self) -> str:
-        return _profile(self.profile)[1]
+        """The model that judges answerability and checks answers (the user's own does all the work)."""
+        return own_model(self.llm) or _profile(self.profile)[1]
 
     @property
     def chunking(self):
@@ -91,10 +109,41 @@ PROFILES = {"fast": ("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),
             "accurate": ("qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b")}
 
 
+BACKENDS = ("auto", "ctranslate2", "transformers")
+STORES = ("faiss", "milvus-lite")
+STORE_SCHEMES = ("http", "https", "tcp", "unix")
+
+
+def own_model(llm: str) -> str:
+    """A user's model (hub id, folder or file) as a name its calibration file can carry."""
+    return re.sub(r"[^a-z0-9.]+", "-", llm.lower()).strip("-")
+
+
 def _profile(name: str) -> tuple[str, str]:
-    if name not in PROFILES:
-        raise SettingsError(f"QA_PROFILE must be one of {', '.join(PROFILES)}; got {name!r}")
+    _choose("profile", name, tuple(PROFILES))
     return PROFILES[name]
+
+
+def _choose(field_name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise SettingsError(f"QA_{field_name.upper()} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _at_least(field_name: str, value: float, least: float) -> None:
+    if value < least:
+        raise SettingsError(f"QA_{field_name.upper()} must be at least {least:g}; got {value!r}")
+
+
+def _check_store(value: str) -> None:
+    """faiss, milvus-lite, or the address of a Milvus server: a misspelled name is not taken for an address."""
+    from urllib.parse import urlsplit
+
+    if value in STORES:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in STORE_SCHEMES or not (parts.netloc or parts.path):
+        raise SettingsError(f"QA_VECTOR_STORE must be {' or '.join(STORES)}, or a Milvus server address "
+                            f"(http://HOST:PORT); got {value!r}")
 
 
 _FORMS = {"int": (int, "a whole number, e.g. 4"), "float": (float, "a number, e.g. 0.5")}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from . import pipeline
 from .errors import QAError, SettingsError
-from .ingest import load_uploads, make_article, slugify
+from .ingest import load_uploads, make_article, normalise, slugify, text_hash
 from .settings import Settings
 from .prompts import STAGES
 from .types import Answer, Stage
@@ -154,7 +154,9 @@ def add_pasted(title: str, text: str, settings: Settings, progress=None) -> str:
         return "⚠️ Give the pasted article both a title and some text."
     if len(text.encode("utf-8")) > settings.max_article_bytes:
         return f"⚠️ The pasted text is over the {settings.max_article_bytes:,}-byte limit."
-    return _index([make_article(slugify(title), text, title.strip())], [], settings, progress)
+    # A paste is known by its words: another text under the same title is another article, not a correction.
+    origin = f"pasted:{text_hash(normalise(text))[:16]}"
+    return _index([make_article(slugify(title), text, title.strip(), origin=origin)], [], settings, progress)
 
 
 def _index(articles, problems: list[str], settings: Settings, progress) -> str:
@@ -177,8 +179,9 @@ def ask_json(question: str, history: list | None, settings: Settings) -> dict:
     """The /ask API: the same JSON as `qa ask --json`."""
     try:
         return pipeline.answer(question, history=history or [], settings=settings).to_json()
-    except QAError as exc:
-        return {"text": "", "abstained": True, "citations": [], "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - the API answers with one line, never a bare server error
+        reason = one_line(exc)
+        return {"text": "", "abstained": True, "citations": [], "error": reason}
 
 
 def conversation_turn(message: str, chat: list | None, turns: list | None, settings: Settings):
@@ -198,10 +201,29 @@ def conversation_turn(message: str, chat: list | None, turns: list | None, setti
             elif isinstance(event, Stage):  # the model's unchecked draft is never shown as the answer
                 chat[-1] = {"role": "assistant", "content": f"_{STAGES[event.name]}_"}
                 yield chat, None, turns
-    except QAError as exc:
-        chat[-1] = {"role": "assistant", "content": f"⚠️ {exc}"}
-        turns.append({"question": message, "error": str(exc)})
+    except Exception as exc:  # noqa: BLE001 - a turn is added whatever failed, or every later vote goes astray
+        reason = one_line(exc)
+        chat[-1] = {"role": "assistant", "content": f"⚠️ {reason}"}
+        turns.append({"question": message, "error": reason})
         yield chat, sources_html(None), turns
+
+
+def one_line(exc: Exception) -> str:
+    """A domain error's own message; for a failure that is not the user's doing (a model runtime error, a full
+    disk), one line that names it, the traceback going to the server log."""
+    if isinstance(exc, QAError):
+        return str(exc)
+    log.error("answering failed", exc_info=exc)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"Something went wrong while answering ({type(exc).__name__}: {first}); the server log has the details."
+
+
+def calibration_warning(settings: Settings) -> str | None:
+    """Said on the page too: a user's own model judged with numbers fitted for another model."""
+    try:
+        return pipeline.answerer_for(settings).calibration.warning
+    except QAError:  # no calibration at all: the first question says so
+        return None
 
 
 def create_app(settings: Settings | None = None):
@@ -238,14 +260,17 @@ def create_app(settings: Settings | None = None):
         def run(*args, progress=gr.Progress()):
             try:
                 message = fn(*args, progress=progress)
-            except QAError as exc:
-                message = f"⚠️ {exc}"
+            except Exception as exc:  # noqa: BLE001 - one line in the page; the index is left as it was
+                message = f"⚠️ {one_line(exc)}"
             return (message, *refresh())
         return run
 
     with gr.Blocks(title="News QA — cited answers") as app:
         gr.Markdown("## Ask the news articles\nAnswers come only from the indexed articles; every sentence "
                     "cites its source `[n]`, highlighted on the right. If the articles don't say, it says so.")
+        warning = calibration_warning(settings)
+        if warning:
+            gr.Markdown(f"⚠️ {warning}", elem_id="calibration-warning")
         with gr.Tabs() as tabs:
             with gr.Tab("Chat", id="chat"):
                 with gr.Row():

@@ -93,3 +93,33 @@ def test_the_answer_check_needs_both_readings_and_a_quote_only_the_first(monkeyp
     assert answerer.entails([("Who sells?", span, "Solvane sells the stake."), ("Who sells?", span, f"“{span}”")]) \
         == [-2.0, 1.0]
     assert len(judge.prompts) == 3  # the quote is not asked whether its own span states it
+
+
+def test_a_users_own_model_does_all_the_work_and_borrows_a_calibration_loudly(caplog):
+    from qa import calibrate
+
+    settings = Settings(llm="/models/My-Model.Q4.gguf", profile="mixed")
+    assert settings.reader == settings.judge == "models-my-model.q4.gguf"  # one model, loaded once
+    with caplog.at_level("WARNING"):
+        borrowed = Answerer(settings).calibration
+    packaged = calibrate.load("qwen2.5-coder-1.5b")
+    assert borrowed.borrowed_from == "qwen2.5-coder-1.5b" and borrowed.weights == packaged.weights
+    placed = packaged.placement("qwen2.5-coder-0.5b")
+    assert decide.thresholds(settings, borrowed) == decide.Thresholds(placed.gate, placed.check)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "has no calibration of its own" in warnings[0] and "qa calibrate" in warnings[0]
+    assert calibrate.load("qwen2.5-coder-1.5b").warning is None
+
+
+def test_a_users_own_model_with_its_own_calibration_uses_it(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from qa import calibrate
+
+    settings = Settings(llm="my-org/my-model")
+    own = replace(CALIBRATION, model=settings.judge, placed=(Placed(settings.reader, 0.1, 0.2, "fit"),))
+    own.save(tmp_path)
+    monkeypatch.setattr(calibrate, "FOLDER", tmp_path)
+    monkeypatch.setattr(answerer, "load_calibration", lambda model: calibrate.load(model, tmp_path))
+    chosen = Answerer(settings).calibration
+    assert chosen.borrowed_from is None and decide.thresholds(settings, chosen) == decide.Thresholds(0.1, 0.2)

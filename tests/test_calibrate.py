@@ -64,8 +64,10 @@ def test_the_shipped_calibrations_name_their_model_and_data(model):
     assert data["placed"] and all("fit_news.json" in p["data"] for p in data["placed"])
 
 
-def test_the_shipped_calibration_rises_with_each_judge_and_with_relevance():
-    fitted = calibrate.load("qwen2.5-coder-0.5b")
+@pytest.mark.parametrize("model", ["qwen2.5-coder-0.5b", pytest.param("qwen2.5-coder-1.5b", marks=pytest.mark.xfail(
+    strict=True, reason="issue 23: fitted on SQuAD, the 1.5B judge's weight on relevance is negative; refit on news"))])
+def test_the_shipped_calibration_rises_with_each_judge_and_with_relevance(model):
+    fitted = calibrate.load(model)
     base = fitted.answerability([0.0, 0.0], 0.5)
     assert fitted.answerability([0.0, 0.0], 0.8) > base
     assert max(fitted.answerability([1.0, 0.0], 0.5), fitted.answerability([0.0, 1.0], 0.5)) > base

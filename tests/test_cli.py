@@ -64,6 +64,8 @@ def test_bad_files_get_one_line_each_and_good_ones_are_indexed(index_dir, tmp_pa
     (["ask", "And the stake?", "--history", '{"q": "a"}'], "--history must be a JSON list"),
     (["ask", "And the stake?", "--history", '["Who reported it?"]'], "[question, answer] pairs"),
     (["ask", "And the stake?", "--history", "[[1, 2]"], "--history is not valid JSON"),
+    (["index", "add", "https://example.com/a b"], "https://example.com/a b: not a valid URL"),
+    (["index", "add", "http://[::1/story.html"], "http://[::1/story.html: not a valid URL"),
 ])
 def test_bad_input_is_one_line_and_non_zero(index_dir, capsys, argv, message):
     main(["index", "add", str(ARTICLE), "--index", index_dir])
@@ -120,12 +122,25 @@ def test_a_web_page_is_added_by_url_and_listed_with_its_source(index_dir, capsys
     ("QA_K", "four", "QA_K must be a whole number, e.g. 4; got 'four'"),
     ("QA_THREADS", "-2", "QA_THREADS must be a whole number, e.g. 4 and not negative; got '-2'"),
     ("QA_ABSTAIN_THRESHOLD", "high", "QA_ABSTAIN_THRESHOLD must be a number, e.g. 0.5; got 'high'"),
+    ("QA_K", "0", "QA_K must be at least 1; got 0"),
+    ("QA_PROMPT_SENTENCES", "0", "QA_PROMPT_SENTENCES must be at least 1; got 0"),
+    ("QA_MAX_NEW_TOKENS", "0", "QA_MAX_NEW_TOKENS must be at least 1; got 0"),
+    ("QA_URL_TIMEOUT_S", "0", "QA_URL_TIMEOUT_S must be at least 0.001; got 0.0"),
+    ("QA_CHUNK_OVERLAP_CHARS", "700", "QA_CHUNK_OVERLAP_CHARS must be less than QA_CHUNK_CHARS (700); got 700"),
+    ("QA_VECTOR_STORE", "fiass", "QA_VECTOR_STORE must be faiss or milvus-lite, or a Milvus server address"),
+    ("QA_PROFILE", "fasst", "QA_PROFILE must be one of fast, mixed, accurate; got 'fasst'"),
+    ("QA_BACKEND", "onnx", "QA_BACKEND must be one of auto, ctranslate2, transformers; got 'onnx'"),
 ])
-def test_a_bad_setting_names_the_variable_and_the_form(index_dir, capsys, monkeypatch, variable, value, message):
+@pytest.mark.parametrize("command", [["ask", "How many aircraft?"], ["index", "list"]])
+def test_a_bad_setting_is_one_line_before_anything_loads(index_dir, capsys, monkeypatch, variable, value, message,
+                                                         command):
+    from qa import pipeline
+
+    monkeypatch.setattr(pipeline, "answerer_for", lambda settings: pytest.fail("loaded with a bad setting"))
     monkeypatch.setenv(variable, value)
-    assert main(["ask", "How many aircraft?", "--index", index_dir]) == 1
+    assert main([*command, "--index", index_dir]) == 1
     err = capsys.readouterr().err
-    assert err.strip() == f"qa: error: {message}"
+    assert err.startswith(f"qa: error: {message}") and len(err.strip().splitlines()) == 1
 
 
 def test_serve_refuses_a_bad_port_before_loading_anything(index_dir, capsys, monkeypatch):

@@ -271,10 +271,39 @@ def test_conflicting_sources_are_both_cited_newest_first():
     evidence, texts = _evidence_of("How many electric ferries did Bergen order?", old, new)
     old_number = next(s.number for s in evidence.shown if s.passage.article_id == "old")
     raw = f"Bergen ordered six electric ferries [{old_number}]."
-    answer = grounding.ground("How many electric ferries did Bergen order?", raw, evidence, texts)
+    answer = grounding.ground("How many electric ferries did Bergen order?", raw, evidence, texts,
+                              lambda triples: [2.0] * len(triples), 0.0)
     assert answer.text.startswith("The sources differ.")
     assert [c.article_id for c in answer.citations] == ["new", "old"]
     assert answer.text.index("nine") < answer.text.index("six") and "2026-03-09" in answer.text
+
+
+def test_the_other_source_of_a_conflict_is_quoted_only_when_the_check_reads_it_as_an_answer():
+    old = make_article("old", "The port of Bergen ordered six electric ferries from Damen.", "Port news", "2026-03-02")
+    new = make_article("new", "The port of Bergen ordered nine electric ferries from Damen.", "Correction", "2026-03-09")
+    question = "How many electric ferries did Bergen order?"
+    evidence, texts = _evidence_of(question, old, new)
+    old_number = next(s.number for s in evidence.shown if s.passage.article_id == "old")
+    raw = f"Bergen ordered six electric ferries [{old_number}]."
+    read = []
+
+    def entails(triples):  # the check reads the answer as stated; the other article's sentence, not
+        read.extend(triples)
+        return [-2.0 if "nine" in span else 2.0 for _, span, _ in triples]
+
+    answer = grounding.ground(question, raw, evidence, texts, entails, 0.0)
+    assert "differ" not in answer.text and [c.article_id for c in answer.citations] == ["old"]
+    assert any("nine" in span for _, span, _ in read)  # it was read, and refused
+    passing = grounding.ground(question, raw, evidence, texts, lambda triples: [2.0] * len(triples), 0.0)
+    assert passing.text.startswith("The sources differ.")
+
+
+def test_a_quoted_sentence_that_opens_with_a_quotation_mark_gets_no_second_one():
+    article = make_article("q", '"A key aspect is the supply of tungsten," the minister said on Monday.', "Q")
+    question = "What did the minister say about tungsten?"
+    evidence, texts = _evidence_of(question, article)
+    answer = grounding.ground(question, "Nothing.", evidence, texts, lambda triples: [2.0] * len(triples), 0.0)
+    assert answer.text.startswith('"A key aspect') and "“\"" not in answer.text and answer.citations
 
 
 def test_agreeing_sources_are_not_a_conflict():

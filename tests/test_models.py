@@ -65,6 +65,10 @@ def test_converted_weights_are_verified_before_use(tmp_path):
     weights.write_bytes(b"converted")
     assert not models._verified(weights)  # no recorded hash: not trusted
     (tmp_path / "model.bin.sha256").write_text(hashlib.sha256(b"converted").hexdigest())
+    assert not models._verified(weights)  # converted by older code, which recorded no converter
+    (tmp_path / "converted-by.txt").write_text(models.converted_by().replace(f" {models.CONVERTER},", " 1,"))
+    assert not models._verified(weights)  # an older converter's
+    (tmp_path / "converted-by.txt").write_text(models.converted_by())
     assert models._verified(weights)
     weights.write_bytes(b"tampered!")
     assert not models._verified(weights)
@@ -100,12 +104,13 @@ def test_int8_quantisation_by_blocks_matches_ctranslate2s_own(monkeypatch):
     weight = torch.randn(10, 7, dtype=torch.bfloat16)
     weight[4] = 0  # an all-zero row takes ctranslate2's special case
     theirs, ours = common_spec.LinearSpec(), common_spec.LinearSpec()
-    theirs.weight = weight
-    theirs.validate()
+    for spec in (theirs, ours):
+        spec.weight = weight
+        spec.validate()
     theirs._quantize("int8")
-    models._quantise_int8(ours, "decoder/linear/weight", weight)
-    assert np.array_equal(ours.weight, theirs.weight.numpy())
-    assert np.array_equal(ours.weight_scale, theirs.weight_scale.numpy())
+    models._quantise_int8(ours, "decoder/linear/weight", ours.weight)
+    assert np.array_equal(ours.weight.numpy(), theirs.weight.numpy())
+    assert np.array_equal(ours.weight_scale.numpy(), theirs.weight_scale.numpy())
 
 
 def test_tensors_without_a_scale_stay_as_they_are():
@@ -113,8 +118,9 @@ def test_tensors_without_a_scale_stay_as_they_are():
     from ctranslate2.specs import common_spec
 
     norm = common_spec.LayerNormSpec()
-    gamma = torch.ones(4)
-    norm.gamma = gamma
+    norm.gamma, norm.beta = torch.ones(4), torch.zeros(4)
+    norm.validate()
+    gamma = norm.gamma
     models._quantise_int8(norm, "decoder/layer_norm/gamma", gamma)
     assert norm.gamma is gamma
 
@@ -137,3 +143,53 @@ def test_a_gguf_converts_shard_by_shard_into_a_working_ctranslate2_model(tmp_pat
     tokens = tokenizer.convert_ids_to_tokens(tokenizer.encode("The capital of France is"))
     out = ctranslate2.Generator(str(ct2)).generate_batch([tokens], max_length=3, include_prompt_in_result=False)
     assert "Paris" in tokenizer.decode(out[0].sequences_ids[0])
+
+
+def _tiny_qwen2(folder, tied: bool):
+    """A two-layer Qwen2 in bfloat16, saved as transformers writes it. Untied, its output matrix differs from
+    its embeddings in every row but keeps each row's largest value, as Qwen2.5-Coder-0.5B's GGUF does (two
+    block quantisations of one matrix): int8 scales equal, weights not."""
+    import torch
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    torch.manual_seed(0)
+    config = Qwen2Config(vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+                         tie_word_embeddings=tied)
+    model = Qwen2ForCausalLM(config).to(torch.bfloat16)
+    if not tied:
+        embeddings = model.model.embed_tokens.weight.data
+        largest = embeddings.abs().argmax(dim=1)
+        output = embeddings * 0.5
+        output[torch.arange(len(output)), largest] = embeddings[torch.arange(len(output)), largest]
+        model.lm_head.weight.data = output
+    model.save_pretrained(folder)
+    _word_tokenizer(config.vocab_size).save_pretrained(folder)
+    return folder
+
+
+def _word_tokenizer(size: int):
+    """A tokenizer of `size` made-up words, built here: nothing is downloaded."""
+    from tokenizers import Tokenizer, models as vocabularies, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    vocabulary = {"<|endoftext|>": 0, **{f"w{i}": i for i in range(1, size)}}
+    tokenizer = Tokenizer(vocabularies.WordLevel(vocabulary, unk_token="<|endoftext|>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(tokenizer_object=tokenizer, eos_token="<|endoftext|>", unk_token="<|endoftext|>")
+
+
+@pytest.mark.parametrize("tied", [True, False], ids=["tied", "untied-equal-scales"])
+def test_int8_conversion_writes_ctranslate2s_own_model_and_it_loads(tmp_path, tied):
+    """The low-memory converter writes the model.bin ctranslate2's own int8 conversion writes, byte for byte,
+    and ctranslate2 loads it and generates."""
+    import ctranslate2
+    from ctranslate2.converters import TransformersConverter
+
+    hf = _tiny_qwen2(tmp_path / "hf", tied)
+    ours = models.ct2_from_hf(hf, tmp_path / "ours")
+    theirs = TransformersConverter(str(hf)).convert(str(tmp_path / "theirs"), quantization="int8")
+    assert (ours / "model.bin").read_bytes() == (tmp_path / "theirs" / "model.bin").read_bytes()
+    generator = ctranslate2.Generator(str(ours), device="cpu", compute_type="int8")
+    out = generator.generate_batch([["w1", "w2", "w3"]], max_length=2, include_prompt_in_result=False)
+    assert len(out[0].sequences_ids[0]) == 2

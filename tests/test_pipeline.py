@@ -165,3 +165,28 @@ def test_sync_indexes_new_files_and_removes_deleted_ones_but_keeps_what_a_user_r
     assert sync_bundled(bundled) is None
     ids = [a.id for a in open_index(bundled)[0].manifest.articles]
     assert ids == ["c5-summit-critical-minerals"]
+
+
+@pytest.mark.parametrize("change", ["corrected", "removed"])
+def test_a_question_reads_one_generation_of_the_index_from_start_to_end(bundled, fake_generator, change):
+    """A writer commits while the model writes: the answer is still checked and cited against the generation
+    the question started on (no KeyError for a removed article, no quote sliced from the new text)."""
+    from qa.pipeline import remove_articles
+
+    article_id = "c5-summit-critical-minerals"
+    before = open_index(bundled)[0].texts[article_id]
+    file = bundled.index / "articles" / ARTICLE.name
+
+    def commit_then_answer(prompt):
+        if change == "removed":
+            remove_articles([article_id], bundled)
+        else:
+            write(file, "Correction: an earlier version misnamed the fund.\n\n" + file.read_text())
+            sync_bundled(bundled)
+        return fake_generator._echo(prompt)
+
+    fake_generator.script = commit_then_answer
+    result = answer("How many aircraft will be bought from Boeing?", settings=bundled)
+    assert not result.abstained and result.citations
+    assert all(before[c.start:c.end] == c.quote for c in result.citations)
+    assert (article_id in open_index(bundled)[0].texts) is (change == "corrected")  # the writer did commit

@@ -4,6 +4,7 @@ import socket
 import pytest
 
 from qa import ui
+from qa.errors import SettingsError
 from qa.types import Answer, Citation, Passage
 
 from .conftest import ARTICLE, write
@@ -28,6 +29,16 @@ def test_blocks_build_without_a_server(bundled):
     app = ui.create_app(bundled)
     assert app.__class__.__name__ == "Blocks"
     assert "/ask" in {f"/{d.api_name}" for d in app.fns.values() if d.api_name}
+
+
+def test_a_users_own_model_without_a_calibration_is_named_on_the_page(bundled):
+    from dataclasses import replace
+
+    assert ui.calibration_warning(bundled) is None
+    warning = ui.calibration_warning(replace(bundled, llm="/models/mine.gguf"))
+    assert "has no calibration of its own" in warning
+    page = ui.create_app(replace(bundled, llm="/models/mine.gguf"))
+    assert any(getattr(b, "elem_id", None) == "calibration-warning" for b in page.blocks.values())
 
 
 def test_sources_highlight_exactly_the_cited_span():
@@ -100,13 +111,20 @@ def test_paste_and_remove(bundled):
     assert "title" in ui.add_pasted("", "text", bundled)
 
 
+def test_two_pasted_articles_with_one_title_are_two_articles_and_the_same_paste_again_is_unchanged(bundled):
+    assert "added 1" in ui.add_pasted("Port news", "The port ordered six ferries.", bundled)
+    assert "added 1, updated 0" in ui.add_pasted("Port news", "The mayor opened a new bridge.", bundled)
+    assert "unchanged 1" in ui.add_pasted("Port news", "The port ordered six ferries.", bundled)
+    assert {"port-news", "port-news-2"} <= {r[4] for r in ui.article_rows(bundled)}
+
+
 def test_launch_options_default_to_localhost_and_parse_auth(monkeypatch):
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
     monkeypatch.setenv("QA_AUTH", "ann:s3cret")
     options = ui.launch_options()
     assert options["server_name"] == "127.0.0.1" and options["auth"] == ("ann", "s3cret")
     monkeypatch.setenv("QA_AUTH", "nopassword")
-    with pytest.raises(Exception, match="user:password"):
+    with pytest.raises(SettingsError, match="user:password"):
         ui.launch_options()
 
 
@@ -118,7 +136,7 @@ def test_ask_endpoint_through_gradio_client(served):
     assert set(result) >= {"text", "abstained", "citations"} and not result["abstained"]
     assert any("40 aircraft from Boeing" in c["quote"] for c in result["citations"])
     follow = client.predict("And who reported it?", [["How many aircraft from Boeing?", "40 [1]."]], api_name="/ask")
-    assert "text" in follow
+    assert "error" not in follow and not follow["abstained"] and follow["citations"]  # the history was taken
     empty = client.predict("   ", api_name="/ask")
     assert empty["error"] == "the question is empty"
     malformed = client.predict("And the stake?", [["a", "b", "c"]], api_name="/ask")
@@ -144,6 +162,7 @@ def test_the_why_view_shows_the_search_and_the_scores_that_decided():
 
 def test_login_is_enforced_when_qa_auth_is_set(bundled, monkeypatch):
     from gradio_client import Client
+    from gradio_client.exceptions import AuthenticationError
 
     monkeypatch.setenv("QA_AUTH", "ann:s3cret")
     options = ui.launch_options()
@@ -153,9 +172,9 @@ def test_login_is_enforced_when_qa_auth_is_set(bundled, monkeypatch):
                        auth=options["auth"])
     url = f"http://127.0.0.1:{port}/"
     try:
-        with pytest.raises(Exception):
+        with pytest.raises(AuthenticationError, match="credentials were not provided"):
             Client(url, verbose=False).predict("How many aircraft will be bought from Boeing?", api_name="/ask")
-        with pytest.raises(Exception):
+        with pytest.raises(ValueError, match="Could not login"):
             Client(url, auth=("ann", "wrong"), verbose=False)
         result = Client(url, auth=("ann", "s3cret"), verbose=False).predict(
             "How many aircraft will be bought from Boeing?", api_name="/ask")
@@ -171,6 +190,26 @@ def test_a_failed_exchange_still_adds_one_turn_so_votes_stay_aligned_with_replie
     assert len(turns) == len(chat) // 2 == 3
     assert "error" in turns[1] and "no words to search for" in chat[3]["content"]
     assert turns[2]["question"] == "Who reported the tungsten deal?" == chat[4]["content"]
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("variable decoder/projection/weight_scale not found"),
+                                     OSError(28, "No space left on device")])
+def test_an_unexpected_failure_is_one_turn_too_and_later_votes_find_their_answers(bundled, monkeypatch, failure):
+    answer_for = ui.pipeline.stream_answer
+
+    def failing(question, **kwargs):
+        if "tungsten" in question:
+            yield ui.Stage("searching")
+            raise failure
+        yield from answer_for(question, **kwargs)
+
+    monkeypatch.setattr(ui.pipeline, "stream_answer", failing)
+    chat, turns = [], []
+    for question in ("Who reported the tungsten deal?", "How many aircraft will be bought from Boeing?"):
+        *_, (chat, _, turns) = ui.conversation_turn(question, chat, turns, bundled)
+    assert len(turns) == len(chat) // 2 == 2
+    assert "error" in turns[0] and type(failure).__name__ in chat[1]["content"]
+    assert "40" in chat[3]["content"] and turns[1]["question"].startswith("How many aircraft")
 
 
 def test_the_chat_shows_each_stage_and_never_the_unchecked_draft(bundled):

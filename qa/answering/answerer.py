@@ -14,13 +14,13 @@ from ..embedding import get_embedder
 from ..errors import IndexMissingError, ModelError
 from ..generation import Generator, generator_for, judge_for
 from ..index import LoadedIndex, load, read_manifest
-from ..ingest import slugify
 from ..settings import Settings
 from ..types import Answer, Passage, Query, Stage
 from . import decide
 from .query import History, clean_history, clean_question, search_query
 
 log = logging.getLogger(__name__)
+Snapshot = tuple[LoadedIndex, dict[str, float]]  # one generation of the index and its word weights
 
 
 def load_embedder(settings: Settings):
@@ -36,14 +36,18 @@ def load_judge(settings: Settings) -> Generator:
 
 
 def load_calibration_for(settings: Settings) -> Calibration:
-    """The judge model's calibration; a user's own model gets its own if they fitted one, else a warning."""
-    if settings.llm:
-        try:
-            return load_calibration(slugify(settings.llm))
-        except ModelError:
-            log.warning("no answerability calibration for %s; using %s's (run `qa calibrate` to fit one)",
-                        settings.llm, settings.judge)
-    return load_calibration(settings.judge)
+    """The judge model's calibration. A user's own model (QA_LLM) without one borrows the profile's packaged
+    judge's weights and its reader's thresholds, which were fitted to another model's log-odds: said once, as a
+    warning, and marked on the calibration so every surface can show it."""
+    try:
+        return load_calibration(settings.judge)
+    except ModelError:
+        if not settings.llm:
+            raise
+    packaged = replace(settings, llm="")
+    borrowed = load_calibration(packaged.judge).borrowed_by(settings.judge, settings.reader, packaged.reader)
+    log.warning(borrowed.warning)
+    return borrowed
 
 
 class Answerer:
@@ -80,7 +84,7 @@ class Answerer:
         self.embedder.warm_up()
         _ = self.writer, self.judge, self.calibration
 
-    def index(self) -> tuple[LoadedIndex, dict[str, float]]:
+    def index(self) -> Snapshot:
         """The current generation of the index and its word weights. Read only."""
         folder = self.settings.index
         with self._lock:
@@ -99,12 +103,12 @@ class Answerer:
         question = clean_question(question, self.settings.max_question_chars)
         return retrieval.search(loaded, self.embedder, question, k, self.settings.candidates)
 
-    def query(self, question: str, history: History = ()) -> Query:
+    def query(self, question: str, history: History = (), index: Snapshot | None = None) -> Query:
         """The question as searched: a follow-up with the turns it leans on and the sentence that answered them."""
         query = search_query(question, history)
         if query.earlier is None:
             return query
-        earlier = self.evidence(Query(query.earlier), judge=False)
+        earlier = self.evidence(Query(query.earlier), judge=False, index=index)
         if earlier.best is None or earlier.relevance < self.settings.relevance_floor:  # nothing was told
             return query
         shown, i = earlier.best
@@ -112,14 +116,16 @@ class Answerer:
         return replace(query, topic=Passage(told.article_id, shown.passage.title, told.text, told.start, told.end,
                                             told.relevance, shown.passage.date))
 
-    def retrieve(self, query: Query, k: int | None = None) -> list[Passage]:
-        loaded, _ = self.index()
+    def retrieve(self, query: Query, k: int | None = None, index: Snapshot | None = None) -> list[Passage]:
+        loaded, _ = index or self.index()
         return retrieval.search(loaded, self.embedder, query.text, k or self.settings.k, self.settings.candidates)
 
-    def evidence(self, query: Query, passages: list[Passage] | None = None, judge: bool = True) -> grounding.Evidence:
+    def evidence(self, query: Query, passages: list[Passage] | None = None, judge: bool = True,
+                 index: Snapshot | None = None) -> grounding.Evidence:
         """The evidence sentences for the prompt and, when worth judging, the judge's answerability log-odds."""
-        loaded, idf = self.index()
-        passages = self.retrieve(query) if passages is None else passages
+        index = index or self.index()
+        loaded, idf = index
+        passages = self.retrieve(query, index=index) if passages is None else passages
         evidence = grounding.select_evidence(query, passages, loaded.texts, self.embedder, idf,
                                              self.settings.prompt_sentences)
         if not judge or not decide.worth_judging(evidence, query, self.settings.relevance_floor):
@@ -147,8 +153,9 @@ class Answerer:
         question = clean_question(question, self.settings.max_question_chars)
         history = clean_history(history, self.settings.max_question_chars)
         yield Stage("searching")
-        query = self.query(question, history)
-        evidence = self.evidence(query)
+        index = self.index()  # one generation for the whole question, whatever a writer commits meanwhile
+        query = self.query(question, history, index)
+        evidence = self.evidence(query, index=index)
         log.info("searched %r: relevance %.2f, answerability %s", query.text, evidence.relevance,
                  "n/a" if evidence.judge is None else f"{evidence.judge:.2f}")
         traced = {"search_query": query.text, "answerability": evidence.judge}
@@ -162,7 +169,7 @@ class Answerer:
             raw += piece
             yield piece
         yield Stage("checking")
-        loaded, _ = self.index()
+        loaded, _ = index
         checked = grounding.ground(question, raw, evidence, loaded.texts, self.entails, self.thresholds.check)
         yield replace(checked, **traced)
 

@@ -20,7 +20,24 @@ log = logging.getLogger(__name__)
 
 
 def is_url(item: str) -> bool:
-    return urlsplit(item).scheme in ("http", "https")
+    """Meant as a web address (a malformed one included, so that it is refused as a URL, not as a file)."""
+    return item.strip().lower().startswith(("http://", "https://"))
+
+
+def _checked(url: str) -> str:
+    """The URL without its fragment, or one line saying why it is not one: a space or a control character
+    (a browser would have escaped it), a malformed host."""
+    bad = next((c for c in url if c.isspace() or ord(c) < 32 or ord(c) == 127), None)
+    if bad is not None:
+        raise ArticleError(f"{url}: not a valid URL (it contains {bad!r}; escape it, e.g. a space as %20)")
+    try:
+        parts = urlsplit(urldefrag(url).url)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ArticleError(f"{url}: not a valid URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise ArticleError(f"{url}: not an http(s) URL")
+    return parts.geturl()
 
 
 def url_id(url: str) -> str:
@@ -29,9 +46,7 @@ def url_id(url: str) -> str:
 
 
 def fetch_article(url: str, timeout_s: float, max_bytes: int) -> Article:
-    url = urldefrag(url.strip()).url
-    if not is_url(url) or not urlsplit(url).hostname:
-        raise ArticleError(f"{url}: not an http(s) URL")
+    url = _checked(url.strip())
     data, charset = _download(url, timeout_s, max_bytes)
     raw = data.decode(charset, errors="replace") if charset else decode(data, url)
     return parse_html(raw, url_id(url), url, url)
