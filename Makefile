@@ -34,6 +34,7 @@ run: $(STAMP)
 	$(PY) app.py
 
 test: $(STAMP) browser
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -ra
 
 test-fast: $(STAMP)

@@ -2,7 +2,7 @@
 only: `.venv/bin/python bench/check_readings.py`. Answers the fit questions (the SQuAD dev15 fit articles'
 seeded sample and bench/fit_news.json) with no gate and no check, then asks the judge model each reading of
 each answer and prints the ROC AUC per fit set: prompts.ENTAILMENT, prompts.STATED and the lower of the two
-(what Answerer.entails uses). Slow: every question runs the real models."""
+(what verify.check_readings uses). Slow: every question runs the real models."""
 from __future__ import annotations
 
 import sys
@@ -13,9 +13,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa import pipeline, prompts  # noqa: E402
-from qa.calibrate import ANSWERED  # noqa: E402
-from qa.evaluate import evaluate, load_cases, misleading, right  # noqa: E402
-from qa.grounding import MARKER  # noqa: E402
+from qa.eval.calibrate import ANSWERED  # noqa: E402
+from qa.eval.datasets import load_cases  # noqa: E402
+from qa.eval.evaluate import evaluate  # noqa: E402
+from qa.eval.metrics import misleading, right  # noqa: E402
+from qa.answering.verify import MARKER  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 FIT_SETS = (ROOT.parent / "shared" / "eval" / "squad_v2_dev15.json", ROOT / "bench" / "fit_news.json")

@@ -15,11 +15,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import grounding, pipeline, prompts  # noqa: E402
+from qa import pipeline, prompts  # noqa: E402
+from qa.answering import evidence as evidence_stage  # noqa: E402
 from qa.answering import decide  # noqa: E402
-from qa.calibrate import ANSWERED, load_outcomes, place_thresholds, utility, weighted  # noqa: E402
+from qa.eval.calibrate import ANSWERED, load_outcomes, place_thresholds, utility, weighted  # noqa: E402
 from qa.errors import ModelError  # noqa: E402
-from qa.evaluate import articles_index, load_cases, select_cases  # noqa: E402
+from qa.eval.datasets import articles_index, load_cases, select_cases  # noqa: E402
 from qa.settings import Settings  # noqa: E402
 
 FIT_SETS = (ROOT.parent / "shared" / "eval" / "squad_v2_dev15.json", ROOT / "bench" / "fit_news.json")
@@ -33,13 +34,14 @@ def gates(source: Path, settings: Settings) -> list[tuple[float, ...] | None]:
     squad = load_cases(source)[0] == "squad_v2"  # the questions calibrate.fit_outcomes answers
     _, cases, articles = select_cases(source, ANSWERED if squad else None, "fit" if squad else "all")
     answerer = pipeline.answerer_for(replace(settings, index=articles_index(articles, settings)))
-    articles_text = answerer.index()[0].texts
+    articles_text = answerer.index().texts
     found = []
     for case in cases:
         query = answerer.query(case.question)
         passages = answerer.retrieve(query)
-        evidence = answerer.evidence(query, passages, judge=False)
-        if case.history or not decide.worth_judging(evidence, query, settings.relevance_floor):
+        evidence = answerer.evidence(query, passages)
+        if case.history or decide.not_worth_judging(evidence.relevance, evidence.fits, False,
+                                                    settings.relevance_floor) is not None:
             found.append(None)
             continue
         ranked = sorted((x for shown in evidence.shown for x in shown.sentences), key=lambda x: -x.relevance)
@@ -59,10 +61,10 @@ def gates(source: Path, settings: Settings) -> list[tuple[float, ...] | None]:
 
 
 def _before(best, passages, texts: dict[str, str]) -> str:
-    """The sentence a best sentence refers back to, as the evidence ranking reads it (grounding._refers_back)."""
-    candidates = grounding._candidate_sentences(passages, texts)
+    """The sentence a best sentence refers back to, as the evidence ranking reads it (evidence._refers_back)."""
+    candidates = evidence_stage._candidate_sentences(passages, texts)
     n = next(n for n, (p, start, _) in enumerate(candidates) if (p.article_id, start) == (best.article_id, best.start))
-    if not grounding._refers_back(candidates, n, texts):
+    if not evidence_stage._refers_back(candidates, n, texts):
         return ""
     passage, start, end = candidates[n - 1]
     return texts[passage.article_id][start:end]

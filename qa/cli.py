@@ -56,7 +56,7 @@ def cmd_index_list(args) -> int:
     from .pipeline import open_index
 
     settings = _settings(args)
-    loaded, _ = open_index(settings)
+    loaded = open_index(settings)
     records = loaded.manifest.articles
     if args.json:
         rows = [{"id": a.id, "title": a.title, "date": a.date, "source": a.origin, "site": a.source, "url": a.url,
@@ -88,8 +88,8 @@ def cmd_ask(args) -> int:
     if not isinstance(history, list):
         raise QuestionError("--history must be a JSON list of [question, answer] pairs")
     result = answer(args.question, history=history, settings=settings)
-    if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+    if args.json:  # with the trace: what each stage saw and which rule decided
+        print(json.dumps(result.to_json(trace=True), ensure_ascii=False, indent=1))
         return 0
     print(result.text)
     for c in result.citations:
@@ -98,7 +98,7 @@ def cmd_ask(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from .evaluate import evaluate, format_report
+    from .eval.evaluate import evaluate, format_report
     from .progress import bars
 
     settings = _settings(args)
@@ -111,7 +111,8 @@ def cmd_eval(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .calibrate import calibrate, load, with_thresholds
+    from .answering.calibration import load
+    from .eval.calibrate import calibrate, with_thresholds
     from .progress import bars
 
     settings = _settings(args)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -72,11 +71,13 @@ class SentenceTransformerEmbedder:
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
 
 
-@lru_cache(maxsize=4)
 def get_embedder(name: str, threads: int) -> SentenceTransformerEmbedder:
+    """A new embedder (it loads on first use); callers share one through answering.Models."""
     return SentenceTransformerEmbedder(name, threads)
 
 
+# Process-wide state (with pipeline's Answerer registry, the only such): the vectors of evidence sentences already
+# embedded, by (embedder id, text), least recently used dropped first.
 _vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _vectors_lock = threading.Lock()
 

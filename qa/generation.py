@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -153,9 +152,9 @@ class TransformersGenerator:
             self.model.generate(**kwargs)
 
 
-@lru_cache(maxsize=4)
 def get_generator(llm: str, backend: str, cache: Path, threads: int, model_key: str = "qwen2.5-coder-0.5b") -> Generator:
-    """`llm` (a hub id, folder or .gguf file) if set, else the packaged model `model_key`."""
+    """`llm` (a hub id, folder or .gguf file) if set, else the packaged model `model_key`, loaded now; callers
+    share one through answering.Models."""
     if backend == "auto":
         backend = "transformers" if llm else "ctranslate2"
     if backend == "transformers":

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from .answering import Answerer, History
+from .answering import Answerer, History, Models
 from .embedding import get_embedder
 from .index import Change, IndexWriter, LoadedIndex, Manifest, read_manifest
 from .ingest import load_sources
@@ -16,7 +16,11 @@ from .progress import Progress, quiet
 from .settings import Settings
 from .types import Answer, Article, Passage, Stage
 
+# The process-wide state, and the only state besides the embedding cache (embedding.encode_cached): one
+# Answerer per settings, so a question asked through answer() reuses the index and models already loaded, and the
+# models they share (an index writer's embedder too).
 _answerers: dict[Settings, Answerer] = {}
+_models = Models()
 _answerers_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
@@ -27,7 +31,8 @@ def _settings(index, settings: Settings | None) -> Settings:
 
 
 def embedder_for(settings: Settings):
-    return get_embedder(settings.embedder, settings.threads)
+    return _models.get(("embedder", settings.embedder, settings.threads),
+                       lambda: get_embedder(settings.embedder, settings.threads))
 
 
 def sync_bundled(settings: Settings, progress: Progress = quiet) -> Change | None:
@@ -101,17 +106,19 @@ def answerer_for(settings: Settings) -> Answerer:
     """The Answerer for these settings, made on first use: one per settings, so its models load once."""
     with _answerers_lock:
         if settings not in _answerers:
-            _answerers[settings] = Answerer(settings)
+            _answerers[settings] = Answerer(settings, _models)
         return _answerers[settings]
 
 
 def forget_answerers() -> None:
-    """Drop every Answerer (and so its loaded models and index): tests, or settings that changed on disk."""
+    """Drop every Answerer and the models they loaded: tests, or settings that changed on disk."""
+    global _models
     with _answerers_lock:
         _answerers.clear()
+        _models = Models()
 
 
-def open_index(settings: Settings) -> tuple[LoadedIndex, dict[str, float]]:
+def open_index(settings: Settings) -> LoadedIndex:
     """The current generation of the index, reloaded when a writer has committed a new one. Read only."""
     return answerer_for(settings).index()
 

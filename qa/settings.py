@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SettingsError
+from .types import Chunking
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PACKAGED_EMBEDDER = "sentence-transformers/all-MiniLM-L6-v2"
@@ -78,10 +79,7 @@ class Settings:
         return own_model(self.llm) or _profile(self.profile)[1]
 
     @property
-    def chunking(self):
-        """How articles are cut into chunks: recorded in the index, which refuses to mix two."""
-        from .index import Chunking
-
+    def chunking(self) -> Chunking:
         return Chunking(self.chunk_chars, self.chunk_overlap_chars)
 
     @property

@@ -13,7 +13,7 @@ from .errors import QAError, SettingsError
 from .ingest import load_uploads, make_article, normalise, slugify, text_hash
 from .settings import Settings
 from .prompts import STAGES
-from .types import Answer, Stage
+from .types import Answer, Stage, Trace
 
 EXAMPLES = [
     "How many aircraft will be bought from Boeing?",
@@ -51,26 +51,41 @@ def sources_html(answer: Answer | None) -> str:
 
 
 def _draft_html(answer: Answer) -> str:
-    """Why it answered or abstained, what the model wrote before verification and what the verifier dropped:
-    for the curious and for bugs."""
-    why = f"<p class='why'>{html.escape(_why(answer))}</p>"
-    if not answer.raw_text:
-        return f"<details class='draft'><summary>Why</summary>{why}</details>"
-    dropped = "".join(f"<li>{html.escape(r)}</li>" for r in answer.rejected)
-    dropped = f"<div>Dropped as unsupported or not an answer:</div><ul>{dropped}</ul>" if dropped else ""
-    return (f"<details class='draft'><summary>Why, and the model draft before verification</summary>{why}"
-            f"<p>{html.escape(answer.raw_text)}</p>{dropped}</details>")
+    """Why it answered or abstained, read off the answer's trace: the search, the evidence with its scores, the
+    judge's answerability, the model's draft before verification and each of its sentences with its verdict."""
+    trace = answer.trace
+    if trace is None:
+        return ""
+    summary = "Why, and the model draft before verification" if trace.draft else "Why"
+    return (f"<details class='draft'><summary>{summary}</summary><p class='why'>{html.escape(_why(trace))}</p>"
+            f"{_evidence_html(trace)}{_claims_html(trace)}</details>")
 
 
-def _why(answer: Answer) -> str:
-    parts = [f"searched as “{answer.search_query}”"] if answer.search_query not in ("", answer.question) else []
-    parts.append("no evidence on the topic, or none of the kind asked for" if answer.answerability is None
-                 else f"answerability {answer.answerability:+.2f} (judge's log-odds)")
-    if answer.check is not None:
-        parts.append(f"answer check {answer.check:+.2f}")
-    elif answer.raw_text:
-        parts.append("no sentence of the draft passed the checks")
+def _why(trace: Trace) -> str:
+    parts = [f"decided by: {trace.decided_by}"]
+    if trace.search_query != trace.question:
+        parts.append(f"searched as “{trace.search_query}”")
+    parts.append(f"evidence relevance {trace.relevance:.2f}")
+    parts.append("not judged" if trace.answerability is None
+                 else f"answerability {trace.answerability:+.2f} (judge's log-odds)")
+    if trace.calibration:
+        parts.append(trace.calibration)
     return "; ".join(parts)
+
+
+def _evidence_html(trace: Trace) -> str:
+    rows = "".join(f"<li>{html.escape(s.text)} <span class='score'>(relevance {s.relevance:.2f})</span></li>"
+                   for s in trace.evidence[:3])
+    return f"<div>Best evidence:</div><ol class='evidence'>{rows}</ol>" if rows else ""
+
+
+def _claims_html(trace: Trace) -> str:
+    if not trace.draft:
+        return ""
+    rows = "".join(f"<li>{html.escape(c.text)} <span class='verdict'>— {html.escape(c.verdict)}"
+                   f"{'' if c.check is None else f', answer check {c.check:+.2f}'}</span></li>" for c in trace.claims)
+    return (f"<div>Model draft:</div><p class='raw'>{html.escape(trace.draft)}</p>"
+            f"<ul class='claims'>{rows}</ul>")
 
 
 def _source_html(answer: Answer, c) -> str:
@@ -97,7 +112,7 @@ def record_feedback(path: Path, turn: dict, liked: bool) -> None:
 
 def article_rows(settings: Settings) -> list[list]:
     try:
-        loaded, _ = pipeline.open_index(settings)
+        loaded = pipeline.open_index(settings)
     except QAError:
         return []
     return [[a.title, a.date or "", a.origin or "", a.chunks, a.id] for a in loaded.manifest.articles]
@@ -107,7 +122,7 @@ def article_html(article_id: str | None, spans: list[tuple[int, int]], settings:
     """One article's stored text, with the cited spans highlighted (the offsets citations carry)."""
     if not article_id:
         return "<div class='empty'>Choose an article to read it, or open the sources of an answer.</div>"
-    loaded, _ = pipeline.open_index(settings)
+    loaded = pipeline.open_index(settings)
     record, text = loaded.records.get(article_id), loaded.texts.get(article_id)
     if record is None or text is None:
         return f"<div class='empty'>No article '{html.escape(article_id)}' in the index.</div>"

@@ -26,7 +26,9 @@ def index(tmp_path):
 
 @pytest.fixture
 def app_url(index):
-    app = ui.create_app(Settings.from_env(index=index))
+    settings = Settings.from_env(index=index)
+    pipeline.warm_up(settings)  # as `qa serve` does before it listens: on a first run, the models convert here
+    app = ui.create_app(settings)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -33,7 +33,8 @@ def test_add_list_ask_remove_round_trip(index_dir, tmp_path, capsys):
     assert row["id"] == "c5-summit-critical-minerals" and row["chunks"] > 1 and len(row["hash"]) == 64
     assert main(["ask", "How many aircraft will be bought from Boeing?", "--json", "--index", index_dir]) == 0
     result = _json(capsys)
-    assert set(result) == {"text", "abstained", "citations"} and not result["abstained"]
+    assert set(result) == {"text", "abstained", "citations", "trace"} and not result["abstained"]
+    assert result["trace"]["decided_by"] == "kept" and result["trace"]["evidence"] and result["trace"]["claims"]
     assert {"number", "article_id", "title", "start", "end", "quote"} <= set(result["citations"][0])
     assert any("40 aircraft from Boeing" in c["quote"] for c in result["citations"])
     assert main(["index", "remove", "c5-summit-critical-minerals", "--index", index_dir]) == 0
@@ -166,7 +167,7 @@ def test_serve_syncs_the_articles_folder_then_launches(index_dir, monkeypatch):
     monkeypatch.setattr(ui, "create_app", lambda settings: App())
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--index", index_dir]) == 0
     assert (launched["server_name"], launched["server_port"]) == ("0.0.0.0", 8123)
-    assert [a.id for a in pipeline.open_index(pipeline.Settings.from_env(index=Path(index_dir)))[0].manifest.articles] \
+    assert [a.id for a in pipeline.open_index(pipeline.Settings.from_env(index=Path(index_dir))).manifest.articles] \
         == ["c5-summit-critical-minerals"]
 
 
@@ -205,7 +206,8 @@ def test_bad_input_of_every_new_kind_is_one_line_each_and_leaves_the_index_as_it
 
 
 def test_calibrate_places_the_thresholds_of_the_profiles_reader(monkeypatch, tmp_path, capsys):
-    from qa import calibrate
+    from qa.answering import calibration
+    from qa.eval import calibrate
 
     stored = calibrate.Calibration("qwen2.5-coder-1.5b", "0" * 64, (1.0, 0.5), -1.0, 0.0, "d", "1" * 64, 10,
                                    (calibrate.Placed("qwen2.5-coder-0.5b", -0.5, 1.5, "fit"),))
@@ -215,7 +217,7 @@ def test_calibrate_places_the_thresholds_of_the_profiles_reader(monkeypatch, tmp
         seen.update(reader=settings.reader, sources=[s.name for s in sources], reuse=reuse)
         return fitted.with_placement(calibrate.Placed(settings.reader, 0.25, -0.5, "fit"))
 
-    monkeypatch.setattr(calibrate, "load", lambda model: stored)
+    monkeypatch.setattr(calibration, "load", lambda model: stored)
     monkeypatch.setattr(calibrate, "with_thresholds", answered)
     monkeypatch.setattr(calibrate.Calibration, "save", lambda self: tmp_path / f"{self.model}.json")
     monkeypatch.setenv("QA_PROFILE", "accurate")

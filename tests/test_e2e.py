@@ -8,11 +8,12 @@ import pytest
 
 from qa import answer, pipeline
 from qa.cli import main
-from qa.evaluate import contains
+from qa.eval.metrics import contains
 from qa.generation import TransformersGenerator
 from qa.models import smollm2_gguf
 from qa.prompts import build, judges
 from qa.settings import Settings
+from qa.types import Trace
 
 from .conftest import ARTICLE, tiny_eval_file, write
 
@@ -112,7 +113,7 @@ def test_a_users_own_model_path_runs_through_transformers():
 
 
 def test_qa_eval_end_to_end_with_the_real_models_never_misleads_on_an_easy_set(tmp_path):
-    from qa.evaluate import evaluate
+    from qa.eval.evaluate import evaluate
 
     m = evaluate(tiny_eval_file(tmp_path), Settings.from_env()).metrics
     assert m["answered_right_of_answerable"] == 1.0  # an answerer that always abstains fails here
@@ -132,13 +133,15 @@ RECORDED = [
 
 @pytest.mark.parametrize("question, raw, kept", RECORDED)
 def test_the_answer_check_reads_recorded_model_answers_by_meaning(tmp_path, question, raw, kept):
-    from qa import grounding
+    from qa.answering import cite, verify
 
     settings = Settings.from_env(index=tmp_path / "index")
     pipeline.add_articles(pipeline.read_sources([str(HARBOUR)], settings)[0], settings)
     answerer = pipeline.answerer_for(settings)
-    loaded, _ = answerer.index()
-    evidence = answerer.evidence(answerer.query(question), judge=False)
-    result = grounding.ground(question, raw, evidence, loaded.texts, answerer.entails, answerer.thresholds.check)
-    claim = grounding.claims(raw)[0].text
+    evidence = answerer.evidence(answerer.query(question))
+    entails = verify.check_readings(answerer.judge)
+    verified = verify.verify(question, raw, evidence, entails, answerer.thresholds)
+    result = cite.settle(question, raw, verified, evidence, answerer.index().texts, entails, answerer.thresholds,
+                         Trace(question, question))
+    claim = verify.claims(raw)[0].text
     assert (claim.rstrip(".") in result.text) is kept and (claim in result.rejected) is not kept

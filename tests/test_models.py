@@ -1,4 +1,5 @@
 import hashlib
+from pathlib import Path
 from dataclasses import replace
 
 import pytest
@@ -188,8 +189,8 @@ def test_int8_conversion_writes_ctranslate2s_own_model_and_it_loads(tmp_path, ti
 
     hf = _tiny_qwen2(tmp_path / "hf", tied)
     ours = models.ct2_from_hf(hf, tmp_path / "ours")
-    theirs = TransformersConverter(str(hf)).convert(str(tmp_path / "theirs"), quantization="int8")
-    assert (ours / "model.bin").read_bytes() == (tmp_path / "theirs" / "model.bin").read_bytes()
+    theirs = Path(TransformersConverter(str(hf)).convert(str(tmp_path / "theirs"), quantization="int8"))
+    assert (ours / "model.bin").read_bytes() == (theirs / "model.bin").read_bytes()
     generator = ctranslate2.Generator(str(ours), device="cpu", compute_type="int8")
     out = generator.generate_batch([["w1", "w2", "w3"]], max_length=2, include_prompt_in_result=False)
     assert len(out[0].sequences_ids[0]) == 2

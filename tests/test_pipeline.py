@@ -1,11 +1,11 @@
 import pytest
 
 from qa import answer, search, stream_answer
-from qa.grounding import select_evidence
+from qa.answering.evidence import select_evidence
+from qa.index.search import idf
 from qa.errors import IndexMissingError, QuestionError
-from qa.answering import search_query
 from qa.pipeline import add_articles, answerer_for, open_index, read_sources, sync_bundled
-from qa.types import Answer, Query, Stage
+from qa.types import Answer, Stage
 
 from .conftest import ARTICLE, FakeEmbedder, write
 
@@ -59,22 +59,6 @@ def test_stream_yields_stages_pieces_then_the_verified_answer(bundled):
     assert abstained[0] == Stage("searching") and isinstance(abstained[-1], Answer) and len(abstained) == 2
 
 
-def test_a_chain_of_follow_ups_keeps_the_topic_it_started_from():
-    history = [("Who acquired the tungsten deposits in Kazakhstan?", "Cove Capital [1]."),
-               ("And what share?", "70% [1].")]
-    query = search_query("And when?", history)
-    assert query.earlier == "Who acquired the tungsten deposits in Kazakhstan? And what share?"
-    fresh = [("How many aircraft will Kazakhstan buy?", "40 [1]."), ("Who reported the tungsten deal?", "x")]
-    assert search_query("And when?", fresh).earlier == "Who reported the tungsten deal?"
-
-
-def test_follow_up_is_searched_with_the_previous_question():
-    query = search_query("And what stake does the seller keep?", [("Who reported the tungsten deal?", "x")])
-    assert query.text == "Who reported the tungsten deal? And what stake does the seller keep?"
-    assert search_query("Who bought the aircraft from Boeing today?", [("Earlier?", "x")]) == Query(
-        "Who bought the aircraft from Boeing today?")
-
-
 @pytest.mark.parametrize("history", [[(123, None)], [("a", "b", "c")], ["Who reported it?"], [("q", 5)]])
 def test_malformed_history_is_a_domain_error(bundled, history):
     with pytest.raises(QuestionError, match="history"):
@@ -86,18 +70,15 @@ def test_an_overlong_earlier_question_is_refused(bundled):
         answer("And the stake?", history=[("x" * 2001, None)], settings=bundled)
 
 
-def test_follow_up_to_an_empty_question_is_a_plain_question():
-    assert search_query("And what stake?", [("  ", None)]) == Query("And what stake?")
-
-
 def test_follow_up_is_answered_from_the_story_just_told(bundled):
     history = [("Who reported the tungsten deal?", None)]
     answerer = answerer_for(bundled)
-    loaded, idf = answerer.index()
+    loaded = answerer.index()
     query = answerer.query("And what stake does the seller keep?", history)
     assert "According to Bloomberg" in query.topic.text
     passages = search(query.text, k=bundled.k, settings=bundled)
-    shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), idf, bundled.prompt_sentences).best
+    shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), idf(loaded),
+                               bundled.prompt_sentences).best
     assert "retain 30%" in shown.sentences[i].text
     assert answerer.query("And what about them?", [("Write a poem about cats.", None)]).topic is None
 
@@ -163,7 +144,7 @@ def test_sync_indexes_new_files_and_removes_deleted_ones_but_keeps_what_a_user_r
 
     remove_articles(["port"], bundled)
     assert sync_bundled(bundled) is None
-    ids = [a.id for a in open_index(bundled)[0].manifest.articles]
+    ids = [a.id for a in open_index(bundled).manifest.articles]
     assert ids == ["c5-summit-critical-minerals"]
 
 
@@ -174,7 +155,7 @@ def test_a_question_reads_one_generation_of_the_index_from_start_to_end(bundled,
     from qa.pipeline import remove_articles
 
     article_id = "c5-summit-critical-minerals"
-    before = open_index(bundled)[0].texts[article_id]
+    before = open_index(bundled).texts[article_id]
     file = bundled.index / "articles" / ARTICLE.name
 
     def commit_then_answer(prompt):
@@ -189,4 +170,4 @@ def test_a_question_reads_one_generation_of_the_index_from_start_to_end(bundled,
     result = answer("How many aircraft will be bought from Boeing?", settings=bundled)
     assert not result.abstained and result.citations
     assert all(before[c.start:c.end] == c.quote for c in result.citations)
-    assert (article_id in open_index(bundled)[0].texts) is (change == "corrected")  # the writer did commit
+    assert (article_id in open_index(bundled).texts) is (change == "corrected")  # the writer did commit

@@ -18,7 +18,7 @@ from qa.index import read_manifest
 from qa.ingest import make_article
 from qa.errors import QuestionError
 
-from .conftest import ARTICLE, FakeEmbedder, load_index, write
+from .conftest import FakeEmbedder, load_index, write
 
 HELPER = Path(__file__).parent / "helpers" / "slow_writer.py"
 ROOT = Path(__file__).resolve().parent.parent

@@ -5,9 +5,10 @@ import pytest
 
 from qa import ui
 from qa.errors import SettingsError
-from qa.types import Answer, Citation, Passage
+from qa.answering import decide
+from qa.types import KEPT, Answer, ClaimCheck, Citation, Passage, Sentence, Trace
 
-from .conftest import ARTICLE, write
+from .conftest import write
 
 
 def _free_port() -> int:
@@ -143,20 +144,24 @@ def test_ask_endpoint_through_gradio_client(served):
     assert "[question, answer] pairs" in malformed["error"]
 
 
-def test_model_draft_and_dropped_sentences_are_shown_beside_the_answer():
-    out = ui.sources_html(Answer("The articles don't say.", True, raw_text="Boeing <b>x</b> [1].",
-                                 rejected=("Boeing <b>x</b>.",)))
+def test_the_why_panel_renders_the_trace_of_a_refused_draft():
+    trace = Trace("Who sells?", "Who sells?", draft="Boeing <b>x</b> [1].", decided_by=decide.NOTHING_LEFT,
+                  claims=(ClaimCheck("Boeing <b>x</b>.", decide.NO_SPAN),))
+    out = ui.sources_html(Answer("The articles don't say.", True, raw_text=trace.draft, trace=trace))
     assert "model draft" in out and "Boeing &lt;b&gt;x&lt;/b&gt; [1]." in out and "<li>Boeing &lt;b&gt;" in out
-    assert "no evidence on the topic" in out and "no sentence of the draft passed the checks" in out
+    assert f"decided by: {decide.NOTHING_LEFT}" in out and decide.NO_SPAN in out and "not judged" in out
 
 
-def test_the_why_view_shows_the_search_and_the_scores_that_decided():
-    answered = Answer("Boeing [1].", False, raw_text="Boeing [1].", answerability=1.25, check=3.5,
-                      question="And from whom?", search_query="How many aircraft? And from whom?")
-    out = ui.sources_html(answered)
-    assert "searched as “How many aircraft? And from whom?”" in out
-    assert "answerability +1.25" in out and "answer check +3.50" in out
-    early = ui.sources_html(Answer("The articles don't say.", True, answerability=-2.0, question="q", search_query="q"))
+def test_the_why_panel_shows_the_search_the_evidence_and_the_scores_that_decided():
+    best = Sentence("a", 0, 20, "Boeing sells 40 aircraft.", 0.81, 0.7, 0.9)
+    trace = Trace("And from whom?", "How many aircraft? And from whom?", evidence=(best,), relevance=0.81,
+                  answerability=1.25, draft="Boeing [1].", decided_by=decide.ANSWERED,
+                  claims=(ClaimCheck("Boeing.", KEPT, ("a", 0, 20), 3.5),))
+    out = ui.sources_html(Answer("Boeing [1].", False, raw_text="Boeing [1].", question="And from whom?", trace=trace))
+    assert "searched as “How many aircraft? And from whom?”" in out and "Boeing sells 40 aircraft." in out
+    assert "answerability +1.25" in out and "answer check +3.50" in out and "relevance 0.81" in out
+    early = ui.sources_html(Answer("The articles don't say.", True, question="q",
+                                   trace=Trace("q", "q", answerability=-2.0, decided_by=decide.GATE)))
     assert "answerability -2.00" in early and "searched as" not in early and "model draft" not in early
 
 

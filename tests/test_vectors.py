@@ -6,7 +6,7 @@ from qa import answer, pipeline
 from qa.index import read_manifest, vectors
 from qa.ingest import make_article
 
-from .conftest import ARTICLE, FakeEmbedder, load_index, write
+from .conftest import ARTICLE, load_index, write
 
 
 def test_milvus_lite_serves_the_same_index_interface(settings):

@@ -1,29 +1,30 @@
 """The Answerer: an index with its embedder, the writer and judge models and the settings, loaded on first
-use, and the answering flow over them: query → retrieve → read → decide → verify → cite."""
+use, and the answering stages over them, in the order they run:
+query → evidence → gate → read → verify → cite, with decide ruling between them."""
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import cached_property
 
-from .. import grounding, prompts, retrieval
-from ..calibrate import Calibration, load as load_calibration
-from ..embedding import get_embedder
+from ..embedding import Embedder, get_embedder
 from ..errors import IndexMissingError, ModelError
 from ..generation import Generator, generator_for, judge_for
 from ..index import LoadedIndex, load, read_manifest
+from ..index.search import idf, search
 from ..settings import Settings
-from ..types import Answer, Passage, Query, Stage
-from . import decide
+from ..types import Answer, Passage, Query, Stage, Trace
+from . import cite, decide, gate, read, verify
+from .calibration import Calibration, load as load_calibration
+from .evidence import Evidence, select_evidence
 from .query import History, clean_history, clean_question, search_query
 
 log = logging.getLogger(__name__)
-Snapshot = tuple[LoadedIndex, dict[str, float]]  # one generation of the index and its word weights
 
 
-def load_embedder(settings: Settings):
+def load_embedder(settings: Settings) -> Embedder:
     return get_embedder(settings.embedder, settings.threads)
 
 
@@ -50,26 +51,47 @@ def load_calibration_for(settings: Settings) -> Calibration:
     return borrowed
 
 
+class Models:
+    """Loaded models, shared by the Answerers that use them (the 0.5B of two profiles loads once)."""
+
+    def __init__(self):
+        self._loaded: dict[tuple, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, load_model: Callable[[], object]):
+        with self._lock:
+            if key not in self._loaded:
+                self._loaded[key] = load_model()
+            return self._loaded[key]
+
+
 class Answerer:
     """Answers questions from one index. Models load on first use (or `warm_up`); the index is reread when a
-    writer has committed a new generation. Thread-safe for concurrent questions; it never writes."""
+    writer has committed a new generation, and each question reads one generation from start to end.
+    Thread-safe for concurrent questions; it never writes."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, models: Models | None = None):
         self.settings = settings
-        self._index: tuple[LoadedIndex, dict[str, float]] | None = None
+        self.models = models or Models()
+        self._index: LoadedIndex | None = None
         self._lock = threading.Lock()
 
     @cached_property
-    def embedder(self):
-        return load_embedder(self.settings)
+    def embedder(self) -> Embedder:
+        s = self.settings
+        return self.models.get(("embedder", s.embedder, s.threads), lambda: load_embedder(s))
 
     @cached_property
     def writer(self) -> Generator:
-        return load_writer(self.settings)
+        return self.models.get(self._generator_key(self.settings.reader), lambda: load_writer(self.settings))
 
     @cached_property
     def judge(self) -> Generator:
-        return load_judge(self.settings)
+        return self.models.get(self._generator_key(self.settings.judge), lambda: load_judge(self.settings))
+
+    def _generator_key(self, model: str) -> tuple:
+        s = self.settings
+        return "generator", s.llm, s.backend, s.cache, s.threads, model
 
     @cached_property
     def calibration(self) -> Calibration:
@@ -84,8 +106,8 @@ class Answerer:
         self.embedder.warm_up()
         _ = self.writer, self.judge, self.calibration
 
-    def index(self) -> Snapshot:
-        """The current generation of the index and its word weights. Read only."""
+    def index(self) -> LoadedIndex:
+        """The current generation of the index. Read only."""
         folder = self.settings.index
         with self._lock:
             manifest = read_manifest(folder)
@@ -93,22 +115,22 @@ class Answerer:
                 hint = ("`qa index sync` (or `make run`) indexes the articles in it" if (folder / "articles").is_dir()
                         else f"add articles with `qa index add PATH --index {folder}`")
                 raise IndexMissingError(f"no index at {folder} yet; {hint}")
-            if self._index is None or self._index[0].manifest.generation != manifest.generation:
-                loaded = load(folder, self.embedder.id, self.settings.chunking)
-                self._index = loaded, grounding.idf_table([c.text for c in loaded.chunks])
+            if self._index is None or self._index.manifest.generation != manifest.generation:
+                self._index = load(folder, self.embedder.id, self.settings.chunking)
             return self._index
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
-        loaded, _ = self.index()
         question = clean_question(question, self.settings.max_question_chars)
-        return retrieval.search(loaded, self.embedder, question, k, self.settings.candidates)
+        return search(self.index(), self.embedder, question, k, self.settings.candidates)
 
-    def query(self, question: str, history: History = (), index: Snapshot | None = None) -> Query:
+    # The stages, each alone (as the stream below runs them; `index` is the generation a question reads).
+
+    def query(self, question: str, history: History = (), index: LoadedIndex | None = None) -> Query:
         """The question as searched: a follow-up with the turns it leans on and the sentence that answered them."""
         query = search_query(question, history)
         if query.earlier is None:
             return query
-        earlier = self.evidence(Query(query.earlier), judge=False, index=index)
+        earlier = self.evidence(Query(query.earlier), index=index)
         if earlier.best is None or earlier.relevance < self.settings.relevance_floor:  # nothing was told
             return query
         shown, i = earlier.best
@@ -116,37 +138,24 @@ class Answerer:
         return replace(query, topic=Passage(told.article_id, shown.passage.title, told.text, told.start, told.end,
                                             told.relevance, shown.passage.date))
 
-    def retrieve(self, query: Query, k: int | None = None, index: Snapshot | None = None) -> list[Passage]:
-        loaded, _ = index or self.index()
-        return retrieval.search(loaded, self.embedder, query.text, k or self.settings.k, self.settings.candidates)
+    def retrieve(self, query: Query, index: LoadedIndex | None = None) -> list[Passage]:
+        return search(index or self.index(), self.embedder, query.text, self.settings.k, self.settings.candidates)
 
-    def evidence(self, query: Query, passages: list[Passage] | None = None, judge: bool = True,
-                 index: Snapshot | None = None) -> grounding.Evidence:
-        """The evidence sentences for the prompt and, when worth judging, the judge's answerability log-odds."""
+    def evidence(self, query: Query, passages: list[Passage] | None = None,
+                 index: LoadedIndex | None = None) -> Evidence:
+        """The evidence sentences for the prompt, from `passages` (else retrieved)."""
         index = index or self.index()
-        loaded, idf = index
-        passages = self.retrieve(query, index=index) if passages is None else passages
-        evidence = grounding.select_evidence(query, passages, loaded.texts, self.embedder, idf,
-                                             self.settings.prompt_sentences)
-        if not judge or not decide.worth_judging(evidence, query, self.settings.relevance_floor):
-            return evidence
-        return replace(evidence, judge=self.calibration.answerability(self.judge_scores(query, evidence),
-                                                                      evidence.relevance))
+        passages = self.retrieve(query, index) if passages is None else passages
+        return select_evidence(query, passages, index.texts, self.embedder, idf(index), self.settings.prompt_sentences)
 
-    def judge_scores(self, query: Query, evidence: grounding.Evidence) -> list[float]:
-        """The judge's raw yes/no log-odds, one per phrasing of prompts.JUDGES, before calibration."""
-        return self.judge.judge(prompts.judges(query.text, grounding.judge_context(evidence, query.topic)))
-
-    def entails(self, triples: list[tuple[str, str, str]]) -> list[float]:
-        """The answer check: log-odds that each (question, span, answer) answers the question by the span and
-        is stated by it, the lower of the two readings (prompts.ENTAILMENT, prompts.STATED). A quote of the
-        span is stated by it: only the first reading is asked."""
-        quotes = [claim.strip("“”") == span for _, span, claim in triples]
-        scores = self.judge.judge([prompts.entailment(*triple) for triple in triples] +
-                                  [prompts.stated(span, claim) for (_, span, claim), quote in zip(triples, quotes)
-                                   if not quote])
-        answers, statements = scores[:len(triples)], iter(scores[len(triples):])
-        return [answer if quote else min(answer, next(statements)) for answer, quote in zip(answers, quotes)]
+    def gate(self, query: Query, evidence: Evidence) -> tuple[gate.Gate, str | None]:
+        """The judge's answerability when the evidence is worth judging, and the rule that refuses, if one does."""
+        rule = decide.not_worth_judging(evidence.relevance, evidence.fits, query.topic is not None,
+                                        self.settings.relevance_floor)
+        if rule is not None:
+            return gate.Gate(), rule
+        reading = gate.read(self.judge, self.calibration, query.text, evidence, query.topic)
+        return reading, None if decide.answerable(reading.answerability, self.thresholds) else decide.GATE
 
     def stream(self, question: str, history: History = ()) -> Iterator[Stage | str | Answer]:
         """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last."""
@@ -155,23 +164,22 @@ class Answerer:
         yield Stage("searching")
         index = self.index()  # one generation for the whole question, whatever a writer commits meanwhile
         query = self.query(question, history, index)
-        evidence = self.evidence(query, index=index)
+        passages = self.retrieve(query, index)
+        evidence = self.evidence(query, passages, index)
+        reading, refused = self.gate(query, evidence)
+        trace = Trace(question, query.text, tuple(passages), evidence.sentences, evidence.relevance, reading.scores,
+                      reading.answerability, calibration=self.calibration.warning)
         log.info("searched %r: relevance %.2f, answerability %s", query.text, evidence.relevance,
-                 "n/a" if evidence.judge is None else f"{evidence.judge:.2f}")
-        traced = {"search_query": query.text, "answerability": evidence.judge}
-        if not decide.answerable(evidence, self.thresholds):
-            yield replace(grounding.abstain(question, "", [s.passage for s in evidence.shown]), **traced)
+                 reading.answerability)
+        if refused is not None:
+            yield cite.abstain(question, "", evidence, replace(trace, decided_by=refused))
             return
         yield Stage("reading")
-        prompt = prompts.build(question, [s.passage.text for s in evidence.shown], query.earlier)
-        raw = ""
-        for piece in self.writer.stream(prompt, self.settings.max_new_tokens):
-            raw += piece
-            yield piece
+        draft = yield from read.write(self.writer, query, evidence, self.settings.max_new_tokens)
         yield Stage("checking")
-        loaded, _ = index
-        checked = grounding.ground(question, raw, evidence, loaded.texts, self.entails, self.thresholds.check)
-        yield replace(checked, **traced)
+        entails = verify.check_readings(self.judge)
+        verified = verify.verify(question, draft.text, evidence, entails, self.thresholds)
+        yield cite.settle(question, draft.text, verified, evidence, index.texts, entails, self.thresholds, trace)
 
     def answer(self, question: str, history: History = ()) -> Answer:
         for event in self.stream(question, history):

@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import IndexMismatchError
+from ..types import Chunking
 from . import vectors as vectors_io
 
 FORMAT_VERSION = 2
@@ -27,12 +28,6 @@ class ArticleRecord:
     author: str | None = None
     tags: tuple[str, ...] = ()
     text_hash: str = ""
-
-
-@dataclass(frozen=True)
-class Chunking:
-    chars: int
-    overlap_chars: int
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ import numpy as np
 from ..errors import IndexMismatchError, IndexMissingError
 from ..types import Chunk
 from . import vectors as vectors_io
-from .layout import Chunking, Manifest, check_compatible, read_manifest
+from ..types import Chunking
+from .layout import Manifest, check_compatible, read_manifest
 
 
 class LoadedIndex:
@@ -23,7 +24,8 @@ class LoadedIndex:
         self.vectors = vectors  # a faiss index whose ids are positions in `chunks`
         self.texts = texts
         self.records = {a.id: a for a in manifest.articles}
-        self.bm25 = None  # built by retrieval on first search
+        self.bm25 = None  # built by search.bm25_ranking on first search
+        self.idf: dict[str, float] | None = None  # search.idf, on first use
 
     def all_vectors(self) -> np.ndarray:
         n = self.vectors.ntotal

@@ -1,16 +1,14 @@
 import inspect
-from types import SimpleNamespace
 
 import pytest
 
-from qa.answering import Answerer, answerer, decide
-from qa.calibrate import Calibration, Placed
+from qa.answering import Answerer, answerer, decide, verify
+from qa.answering.calibration import Calibration, Placed
 from qa.embedding import Embedder
 from qa.generation import Generator
 from qa.settings import Settings
-from qa.types import Passage, Query
 
-from .conftest import FakeEmbedder, FakeGenerator
+from ..conftest import FakeEmbedder, FakeGenerator
 
 CALIBRATION = Calibration("m", "0" * 64, (1.0, 1.0), 0.0, 0.0, "d", "1" * 64, 1,
                           (Placed(Settings().reader, 0.75, 2.5, "fit"), Placed("other", 9.0, 9.0, "fit")))
@@ -28,38 +26,20 @@ def test_the_fakes_take_what_their_protocols_promise(fake, protocol):
             assert wanted <= set(inspect.signature(getattr(fake, name)).parameters), name
 
 
-def test_thresholds_are_the_settings_else_the_ones_placed_for_the_reader():
-    assert decide.thresholds(Settings(), CALIBRATION) == decide.Thresholds(0.75, 2.5)
-    assert decide.thresholds(Settings(check_threshold=1.0), CALIBRATION) == decide.Thresholds(0.75, 1.0)
-    assert decide.thresholds(Settings(abstain_threshold=-1.0, check_threshold=0.0), CALIBRATION) == \
-        decide.Thresholds(-1.0, 0.0)
+@pytest.mark.parametrize("profile, loaded", [("mixed", ["load_embedder", "load_judge", "load_writer"]),
+                                             ("fast", ["load_embedder", "load_judge"])])  # one model does both
+def test_an_answerer_loads_each_model_on_first_use_and_once(bundled, monkeypatch, profile, loaded):
+    from dataclasses import replace
 
-
-def test_only_on_topic_evidence_of_the_kind_asked_for_is_judged():
-    topic = Passage("a", "T", "Bloomberg reported the deal.", 0, 10, 1.0)
-    assert decide.worth_judging(SimpleNamespace(relevance=0.5, fits=True), Query("q"), 0.3)
-    assert not decide.worth_judging(SimpleNamespace(relevance=0.1, fits=True), Query("q"), 0.3)  # off-topic
-    assert decide.worth_judging(SimpleNamespace(relevance=0.1, fits=True), Query("And when?", "q", topic), 0.3)
-    assert not decide.worth_judging(SimpleNamespace(relevance=0.9, fits=False), Query("How much?"), 0.3)
-
-
-def test_the_gate_lets_through_only_judged_evidence_at_or_above_it():
-    limits = decide.Thresholds(0.5, 0.0)
-    assert decide.answerable(SimpleNamespace(judge=0.5), limits)
-    assert not decide.answerable(SimpleNamespace(judge=0.49), limits)
-    assert not decide.answerable(SimpleNamespace(judge=None), limits)  # never judged: off-topic
-
-
-def test_an_answerer_loads_its_models_on_first_use_and_once(bundled, monkeypatch):
     loads = []
     for name in ("load_embedder", "load_writer", "load_judge"):
         real = getattr(answerer, name)
         monkeypatch.setattr(answerer, name, lambda s, real=real, name=name: loads.append(name) or real(s))
-    asker = Answerer(bundled)
+    asker = Answerer(replace(bundled, profile=profile, abstain_threshold=-99.0))  # the writer is asked
     assert loads == []
     first = asker.answer("How many aircraft will be bought from Boeing?")
     asker.answer("Who reported the tungsten deal?")
-    assert sorted(loads) == ["load_embedder", "load_judge", "load_writer"] and not first.abstained
+    assert sorted(loads) == loaded and not first.abstained
 
 
 def test_an_answer_carries_the_check_that_let_it_through(bundled):
@@ -87,16 +67,15 @@ def test_the_answer_check_needs_both_readings_and_a_quote_only_the_first(monkeyp
             self.prompts += prompts
             return [1.0 if "Question:" in p.user else -2.0 for p in prompts]
 
-    answerer = Answerer(Settings())
-    answerer.judge = judge = Judge()  # cached_property: an instance attribute stands in
+    judge = Judge()
     span = "Harlow Partners sells 60 percent to Solvane."
-    assert answerer.entails([("Who sells?", span, "Solvane sells the stake."), ("Who sells?", span, f"“{span}”")]) \
+    assert verify.check_readings(judge)([("Who sells?", span, "Solvane sells the stake."), ("Who sells?", span, f"“{span}”")]) \
         == [-2.0, 1.0]
     assert len(judge.prompts) == 3  # the quote is not asked whether its own span states it
 
 
 def test_a_users_own_model_does_all_the_work_and_borrows_a_calibration_loudly(caplog):
-    from qa import calibrate
+    from qa.answering import calibration as calibrate
 
     settings = Settings(llm="/models/My-Model.Q4.gguf", profile="mixed")
     assert settings.reader == settings.judge == "models-my-model.q4.gguf"  # one model, loaded once
@@ -114,7 +93,7 @@ def test_a_users_own_model_does_all_the_work_and_borrows_a_calibration_loudly(ca
 def test_a_users_own_model_with_its_own_calibration_uses_it(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from qa import calibrate
+    from qa.answering import calibration as calibrate
 
     settings = Settings(llm="my-org/my-model")
     own = replace(CALIBRATION, model=settings.judge, placed=(Placed(settings.reader, 0.1, 0.2, "fit"),))

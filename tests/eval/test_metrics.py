@@ -1,20 +1,20 @@
+"""Scoring: normalisation, right / misleading, citations, metrics."""
 import json
 
 import pytest
 
-from qa.index import read_manifest
 from qa.errors import QAError
-from qa.evaluate import (Case, Result, answer_only, contains, f1, load_cases, metrics, misleading, normalise_answer,
-                         right, split_cases, unsupported_sentences)
+from qa.eval.datasets import Case, load_cases
+from qa.eval.metrics import (Result, answer_only, contains, f1, metrics, misleading, normalise_answer, right,
+                             unsupported_sentences)
 from qa.types import Answer, Citation
 
-from .conftest import tiny_eval_file, write
 
 
 def _result(text, gold=("Boeing",), abstained=False, score=0.0, quote="plans to acquire 40 aircraft from Boeing Co."):
     citations = [] if abstained else [Citation(1, "a", "T", 0, len(quote), quote)]
     return Result(Case("q1", "Which company sells the aircraft?", gold, ("40 aircraft from Boeing",)),
-                  Answer(text, abstained, citations), score, 1.0, 0.01, True, 1, 0)
+                  Answer(text, abstained, citations), score, 1.0, 0.01, True)
 
 
 def test_squad_normalisation_and_scores():
@@ -56,18 +56,9 @@ def test_citation_precision_counts_citations_and_recall_counts_answers():
     quotes = ["plans to acquire 40 aircraft from Boeing Co.", "The summit was held in Washington."]
     r = _result("Boeing [1]. It met in Washington [2].")
     r = Result(r.case, Answer(r.answer.text, False, [Citation(i + 1, "a", "T", 0, len(q), q)
-                                                     for i, q in enumerate(quotes)]), 0.0, 1.0, 0.01, True, 2, 0)
+                                                     for i, q in enumerate(quotes)]), 0.0, 1.0, 0.01, True)
     m = metrics([r], -1.0)
     assert m["citation_precision"] == 0.5 and m["citation_recall"] == 1.0
-
-
-def test_squad_splits_by_article_and_other_files_refuse_to_split():
-    cases = [Case(str(i), "q", (), (), article_title=f"T{i % 10}") for i in range(30)]
-    fit, report = split_cases(cases, "fit"), split_cases(cases, "report")
-    assert {c.article_title for c in fit} == {f"T{i}" for i in range(8)} and len(fit) + len(report) == 30
-    assert not {c.article_title for c in fit} & {c.article_title for c in report}
-    with pytest.raises(QAError, match="only a SQuAD file splits"):
-        split_cases([Case("a", "q", (), ())], "fit")
 
 
 def test_unsupported_sentences_are_counted_independently():
@@ -95,40 +86,3 @@ def test_metrics_and_both_file_formats(tmp_path):
     squad.unlink()
     with pytest.raises(QAError, match="squad.json does not exist"):
         load_cases(asked_of_squad)
-
-
-def test_an_eval_file_may_name_a_folder_of_articles_which_is_indexed_once(tmp_path, settings):
-    from qa.evaluate import articles_index
-
-    write(tmp_path / "news" / "ferry.txt", "The council ordered nine electric ferries from Damen on Tuesday.")
-    asked = tmp_path / "questions.json"
-    asked.write_text(json.dumps({"articles": "news", "questions": [
-        {"id": "a", "question": "Who builds the ferries?", "answers": ["Damen"], "support": "from Damen"}]}))
-    folder = load_cases(asked)[2]
-    assert folder == tmp_path / "news"
-    index = articles_index(folder, settings)
-    assert [a.id for a in read_manifest(index).articles] == ["ferry"]
-    assert articles_index(folder, settings) == index  # same content: the cached index
-    write(tmp_path / "news" / "bad.txt", b"\x00\x01")
-    with pytest.raises(QAError, match="bad.txt: binary file"):
-        articles_index(folder, settings)
-
-
-def test_report_rows_keep_every_column_for_off_topic_questions():
-    from qa.evaluate import Report, format_report
-
-    off_topic = _result("The articles don't say.", gold=(), abstained=True, score=float("-inf"))
-    report = Report("seed_dev", -0.3, [off_topic, _result("Boeing [1].")], metrics={}, sweep=[])
-    rows = [line for line in format_report(report).splitlines() if line.startswith("| q1 ")]
-    assert len(rows) == 2 and all(row.count("|") == 7 for row in rows) and "not judged" in rows[0]
-
-
-def test_qa_eval_runs_the_real_answerer_end_to_end_on_a_tiny_set(tmp_path, settings):
-    from qa.evaluate import evaluate, format_report
-
-    report = evaluate(tiny_eval_file(tmp_path), settings)
-    m = report.metrics
-    assert m["questions"] == 2 and m["answered_right_of_answerable"] == 1.0 and m["abstained_of_unanswerable"] == 1.0
-    assert m["misleading"] == 0 and m["citation_precision"] == 1.0 and m["citation_recall"] == 1.0
-    assert m["first_progress_p50_s"] is not None and m["first_progress_p50_s"] <= m["latency_p50_s"]
-    assert any(p["threshold"] == 0.0 for p in report.sweep) and "| a | yes | yes |" in format_report(report)

@@ -1,10 +1,7 @@
-"""Answerability calibration: per judge model, the logistic weights that turn its yes/no log-odds for
-each phrasing of prompts.JUDGES (and the evidence relevance) into log-odds that the question is
-answerable, and, per reader model that writes the answers it judges, the default abstention and answer-check
-thresholds. `qa calibrate` fits them from committed inputs (the weights on the SQuAD dev15 file's fit articles, the
-thresholds on answers to those and to bench/fit_news.json) and writes them with the model's and the data's hashes;
-the answerer loads the file of the model it judges with and the thresholds placed for its reader, so numbers fitted
-for one model never serve another."""
+"""`qa calibrate`: fitting the answerability calibration (qa.answering.calibration) from committed inputs: per
+judge model, the logistic weights on the SQuAD dev15 file's fit articles; per reader model, the abstention and
+answer-check thresholds on its whole answers to those and to bench/fit_news.json. Written with the model's and the
+data's hashes."""
 from __future__ import annotations
 
 import hashlib
@@ -16,82 +13,16 @@ import statistics
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .errors import ModelError
-from .progress import Progress, quiet
+from ..answering.calibration import FOLDER, Calibration, Placed
+from ..errors import ModelError
+from ..progress import Progress, quiet
 
-FOLDER = Path(__file__).parent / "calibration"
 SAMPLE = 300  # fit questions: the judge is the cost
 RIDGE = 1e-2
 ANSWERED = 200  # fit questions answered end to end to place the two thresholds
 # A misleading answer costs this many right ones when the thresholds are placed (place_thresholds).
 MISLEADING_COST = 2.0
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Placed:
-    """The two thresholds placed on one reader's answers: a stronger reader's answers are right more often
-    at the same judge log-odds, so each reader gets its own."""
-    reader: str
-    gate: float  # answerability log-odds below which the reader is not asked
-    check: float  # log-odds of the answer check (Answerer.entails) an answer sentence needs
-    data: str  # the fit sets whose answers placed them, with their sha256
-
-
-@dataclass(frozen=True)
-class Calibration:
-    model: str
-    model_sha256: str
-    weights: tuple[float, ...]  # per phrasing of prompts.JUDGES
-    relevance: float
-    bias: float
-    data: str
-    data_sha256: str
-    questions: int
-    placed: tuple[Placed, ...] = ()
-    borrowed_from: str | None = None  # fitted to this other model: see borrowed_by
-
-    def borrowed_by(self, model: str, reader: str, own_reader: str) -> "Calibration":
-        """This calibration, and its thresholds for `own_reader`, lent to a model that has none of its own."""
-        lent = replace(self.placement(own_reader), reader=reader)
-        return replace(self, model=model, placed=(lent,), borrowed_from=self.model)
-
-    @property
-    def warning(self) -> str | None:
-        if self.borrowed_from is None:
-            return None
-        return (f"{self.model} has no calibration of its own: its answers are gated and checked with the weights "
-                f"and thresholds fitted for {self.borrowed_from}, which may not suit it; "
-                f"run `qa calibrate` with QA_LLM set to fit its own")
-
-    def placement(self, reader: str) -> Placed:
-        found = next((p for p in self.placed if p.reader == reader), None)
-        if found is None:
-            raise ModelError(f"no thresholds placed for reader '{reader}' with judge '{self.model}'; run "
-                             f"`qa calibrate --threshold-only` with that profile")
-        return found
-
-    def with_placement(self, placed: Placed) -> "Calibration":
-        return replace(self, placed=tuple(p for p in self.placed if p.reader != placed.reader) + (placed,))
-
-    def answerability(self, judges: list[float], relevance: float) -> float:
-        return sum(w * j for w, j in zip(self.weights, judges, strict=True)) + self.relevance * relevance + self.bias
-
-    def save(self, folder: Path = FOLDER) -> Path:
-        path = folder / f"{self.model}.json"
-        path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
-        return path
-
-
-def load(model: str, folder: Path = FOLDER) -> Calibration:
-    path = folder / f"{model}.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"no answerability calibration for judge model '{model}'; run `qa calibrate` "
-                         f"with that model (it writes {path})") from None
-    return Calibration(**{**data, "weights": tuple(data["weights"]),
-                          "placed": tuple(Placed(**p) for p in data.get("placed", ()))})
 
 
 def fit_logistic(rows: list[list[float]], labels: list[int]) -> tuple[list[float], float]:
@@ -169,7 +100,9 @@ def place_thresholds(outcomes: list[Outcome], cost: float = MISLEADING_COST) -> 
 def fit_outcomes(source: Path, settings, sample: int = ANSWERED, progress: Progress = quiet) -> list[Outcome]:
     """Answer the questions of a fit set end to end with the stored weights, with no gate and no check, and
     record what each would have seen. A SQuAD file: `sample` questions of its fit articles only."""
-    from .evaluate import evaluate, load_cases, misleading, right
+    from .datasets import load_cases
+    from .evaluate import evaluate
+    from .metrics import misleading, right
 
     ungated = replace(settings, abstain_threshold=float("-inf"), check_threshold=float("-inf"))
     squad = load_cases(source)[0] == "squad_v2"
@@ -205,7 +138,7 @@ def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: 
     """`fitted` with the abstention and answer-check thresholds of the reader of `settings` placed on its whole
     answers to the fit sets (place_thresholds, each set weighing the same). The fit answers are stored beside the
     calibration, so `reuse` answers only the sets not stored yet."""
-    from . import pipeline
+    from .. import pipeline
 
     groups = load_outcomes(fitted.model, settings.reader) if reuse else {}
     missing = [source for source in sources if source.name not in groups]
@@ -226,7 +159,7 @@ def with_thresholds(fitted: Calibration, sources: list[Path], settings, sample: 
 
 def _digest(source: Path) -> str:
     """sha256 of a fit set with the article files it names (a SQuAD file holds its own)."""
-    from .evaluate import load_cases
+    from .datasets import load_cases
 
     digest = hashlib.sha256(source.read_bytes())
     articles = load_cases(source)[2]
@@ -239,7 +172,7 @@ def _digest(source: Path) -> str:
 
 def _model_sha256(settings) -> str:
     """The judge's weights' hash: a packaged model's, a user's own .gguf file's, else unknown (a hub id)."""
-    from .models import packaged, sha256_file
+    from ..models import packaged, sha256_file
 
     if not settings.llm:
         return packaged(settings.judge).sha256
@@ -251,10 +184,10 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     """Fit the judge model of `settings` on `sample` questions of the fit articles of `squad`: the answerability
     weights. The abstention and answer-check thresholds are placed afterwards, on whole answers
     (with_thresholds)."""
-    from . import pipeline
-    from .answering import decide
-    from .evaluate import articles_index, load_cases, split_cases
-    from .types import Query
+    from .. import pipeline
+    from ..answering import decide, gate
+    from ..types import Query
+    from .datasets import articles_index, load_cases, split_cases
 
     _, cases, _ = load_cases(squad)
     cases = random.Random(1).sample(split_cases(cases, "fit"), sample)
@@ -262,9 +195,9 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     rows, labels = [], []
     for n, case in enumerate(cases):
         query = Query(case.question)
-        evidence = answerer.evidence(query, judge=False)
-        if decide.worth_judging(evidence, query, settings.relevance_floor):  # else it abstains whatever the weights
-            rows.append([*answerer.judge_scores(query, evidence), evidence.relevance])
+        evidence = answerer.evidence(query)
+        if decide.not_worth_judging(evidence.relevance, evidence.fits, False, settings.relevance_floor) is None:
+            rows.append([*gate.scores(answerer.judge, query.text, evidence, None), evidence.relevance])
             labels.append(int(bool(case.answers)))
         progress("calibrating", n + 1, len(cases))
     weights, bias = fit_logistic(rows, labels)
@@ -272,5 +205,5 @@ def calibrate(squad: Path, settings, sample: int = SAMPLE, progress: Progress = 
     digest.update(" ".join(c.id for c in cases).encode())
     return Calibration(model=settings.judge, model_sha256=_model_sha256(settings), weights=tuple(round(w, 4) for w in weights[:-1]),
                        relevance=round(weights[-1], 4), bias=round(bias, 4),  # thresholds: with_thresholds
-                       data=f"{squad.name}: {sample} questions of its first fit articles (qa.evaluate.FIT_ARTICLES), "
+                       data=f"{squad.name}: {sample} questions of its first fit articles (qa.eval.datasets.FIT_ARTICLES), "
                             f"seed 1", data_sha256=digest.hexdigest(), questions=sample)

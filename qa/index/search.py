@@ -1,12 +1,15 @@
-"""Hybrid retrieval: dense (FAISS inner product on unit vectors) and BM25, fused by reciprocal rank."""
+"""Searching one loaded generation: dense (FAISS inner product on unit vectors) and BM25, fused by reciprocal
+rank; and the word weights (idf) of its chunks."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
-from .embedding import Embedder
-from .lexical import content_stems
-from .index.reader import LoadedIndex
-from .types import Passage
+from ..embedding import Embedder
+from ..lexical import content_stems
+from ..types import Passage
+from .reader import LoadedIndex
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
 
@@ -58,3 +61,19 @@ def to_passage(index: LoadedIndex, row: int, score: float) -> Passage:
     record = index.records[chunk.article_id]
     return Passage(article_id=chunk.article_id, title=record.title, text=chunk.text, start=chunk.start,
                    end=chunk.end, score=float(score), date=record.date)
+
+
+def idf_table(chunk_texts: list[str]) -> dict[str, float]:
+    df: dict[str, int] = {}
+    for text in chunk_texts:
+        for s in set(content_stems(text)):
+            df[s] = df.get(s, 0) + 1
+    n = len(chunk_texts)
+    return {s: math.log(1 + (n - d + 0.5) / (d + 0.5)) for s, d in df.items()}
+
+
+def idf(index: LoadedIndex) -> dict[str, float]:
+    """The generation's word weights, computed once on first use."""
+    if index.idf is None:
+        index.idf = idf_table([c.text for c in index.chunks])
+    return index.idf

@@ -1,0 +1,131 @@
+"""Evaluation sets: seed_dev-format files (optionally naming a folder of articles) and SQuAD v2 files, read into
+Cases; the SQuAD split by article (fit / report); the index of an eval set's articles, cached by content."""
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from ..errors import QAError
+from ..ingest import file_sources, load_sources, make_article, slugify
+from ..settings import Settings
+from ..types import Article
+
+SQUAD_SAMPLE = 200
+# SQuAD dev15 split by article: choices and fitted numbers come from the first FIT_ARTICLES articles
+# (in file order); results are reported on the others, whose questions were never used for them.
+FIT_ARTICLES = 8
+SPLITS = ("all", "fit", "report")
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: unanswerable
+    support: tuple[str, ...]  # phrases a correct citation contains
+    need_all: bool = False
+    forbid: tuple[str, ...] = ()
+    history: tuple[tuple[str, str | None], ...] = ()
+    article_title: str | None = None
+
+
+def load_cases(path: Path) -> tuple[str, list[Case], Path | None]:
+    """The cases, and the SQuAD file or folder of article files they are asked of (None: ask the given
+    index). A seed_dev-format file may name one as "articles", relative to itself."""
+    data = _read(path)
+    if "questions" in data:
+        return "seed_dev", _seed_cases(data), _articles_source(path, data)
+    if "data" in data:
+        return "squad_v2", _squad_cases(data), path
+    raise QAError(f"{path}: neither seed_dev (questions) nor SQuAD v2 (data) format")
+
+
+def _articles_source(path: Path, data: dict) -> Path | None:
+    if not data.get("articles"):
+        return None
+    articles = path.parent / data["articles"]
+    if not articles.exists():
+        raise QAError(f"{path}: its articles file or folder {articles} does not exist")
+    return articles
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QAError(f"cannot read {path}: {exc}") from exc
+
+
+def _seed_cases(data: dict) -> list[Case]:
+    cases = [Case(q["id"], q["question"], tuple(q["answers"]), (q["support"],) if q.get("support") else (),
+                  bool(q.get("all")), tuple(q.get("forbid", ()))) for q in data["questions"]]
+    for f in data.get("followups", []):
+        cases.append(Case(f["id"], f["question"], tuple(f["answers"]), (f["support"],) if f.get("support") else (),
+                          bool(f.get("all")), tuple(f.get("forbid", ())), tuple(tuple(t) for t in f["history"])))
+    return cases
+
+
+def split_cases(cases: list[Case], split: str) -> list[Case]:
+    titles = list(dict.fromkeys(c.article_title for c in cases))
+    if split not in SPLITS or titles == [None]:
+        raise QAError(f"--split {split}: only a SQuAD file splits, into {', '.join(SPLITS)}")
+    keep = set(titles[:FIT_ARTICLES] if split == "fit" else titles[FIT_ARTICLES:])
+    return [c for c in cases if c.article_title in keep]
+
+
+def _squad_cases(data: dict) -> list[Case]:
+    cases = []
+    for article in data["data"]:
+        for para in article["paragraphs"]:
+            for qa in para["qas"]:
+                golds = tuple(dict.fromkeys(a["text"] for a in qa["answers"])) if not qa.get("is_impossible") else ()
+                cases.append(Case(qa["id"], qa["question"], golds, golds, article_title=article["title"]))
+    return cases
+
+
+def articles_index(path: Path, settings: Settings) -> Path:
+    """The articles an eval file is asked of (a SQuAD file, or a folder of article files) in one index,
+    cached by content and settings so repeated runs are quick."""
+    from ..index import FORMAT_VERSION, read_manifest
+    from ..pipeline import add_articles
+
+    key = hashlib.sha256()
+    for source in file_sources([path]):
+        key.update(f"{source.relative if path.is_dir() else ''}\0".encode() + source.path.read_bytes())
+    key.update(f"{settings.embedder}/{settings.chunk_chars}/{settings.chunk_overlap_chars}/"
+               f"{FORMAT_VERSION}".encode())
+    directory = settings.cache / f"eval-{key.hexdigest()[:16]}"
+    if read_manifest(directory) is None:
+        from ..progress import bars
+
+        add_articles(_source_articles(path, settings), replace(settings, index=directory), bars())
+    return directory
+
+
+def _source_articles(path: Path, settings: Settings) -> list[Article]:
+    if path.is_dir():
+        articles, skipped = load_sources([path], settings.max_article_bytes)
+        if skipped:
+            raise QAError(f"{path}: cannot index {skipped[0].reason}")
+        if not articles:
+            raise QAError(f"{path}: no .txt, .md, .html or .pdf files")
+        return articles
+    return [make_article(slugify(a["title"]), "\n\n".join(p["context"] for p in a["paragraphs"]),
+                         a["title"].replace("_", " "))
+            for a in _read(path)["data"]]
+
+
+def select_cases(path: Path, limit: int | None = None, split: str = "all") -> tuple[str, list[Case], Path | None]:
+    """load_cases, keeping the split's articles and then, of a SQuAD file, a seeded sample of `limit` (else
+    SQUAD_SAMPLE) questions, of any other file its first `limit`."""
+    dataset, cases, articles = load_cases(path)
+    if split != "all":
+        cases = split_cases(cases, split)
+    if dataset == "squad_v2":
+        cases = random.Random(0).sample(cases, min(limit or SQUAD_SAMPLE, len(cases)))
+    elif limit:
+        cases = cases[:limit]
+    return dataset, cases, articles
