@@ -87,7 +87,7 @@ def cmd_ask(args) -> int:
     history = json.loads(args.history) if args.history else []
     if not isinstance(history, list):
         raise QuestionError("--history must be a JSON list of [question, answer] pairs")
-    result = answer(args.question, history=history, settings=settings)
+    result = answer(args.question, history=history, settings=settings, as_of=args.as_of)
     if args.json:  # with the trace: what each stage saw and which rule decided
         print(json.dumps(result.to_json(trace=True), ensure_ascii=False, indent=1))
         return 0
@@ -162,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true")
     p.add_argument("--history", help='earlier turns as JSON: [["question", "answer"], ...]')
+    p.add_argument("--as-of", help="answer as the news stood that day (YYYY-MM-DD): later articles are not read")
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("eval", parents=[index_opt], help="evaluate on seed_dev or SQuAD v2 json")

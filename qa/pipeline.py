@@ -137,11 +137,13 @@ def search(query: str, k: int = 5, index=None, settings: Settings | None = None)
     return answerer_for(_settings(index, settings)).search(query, k)
 
 
-def stream_answer(question: str, history: History = (), index=None,
-                  settings: Settings | None = None) -> Iterator[Stage | str | Answer]:
-    """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last."""
-    yield from answerer_for(_settings(index, settings)).stream(question, history)
+def stream_answer(question: str, history: History = (), index=None, settings: Settings | None = None,
+                  as_of=None) -> Iterator[Stage | str | Answer]:
+    """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last.
+    `as_of` (a date, or YYYY-MM-DD): answer as the news stood that day."""
+    yield from answerer_for(_settings(index, settings)).stream(question, history, as_of)
 
 
-def answer(question: str, history: History = (), index=None, settings: Settings | None = None) -> Answer:
-    return answerer_for(_settings(index, settings)).answer(question, history)
+def answer(question: str, history: History = (), index=None, settings: Settings | None = None,
+           as_of=None) -> Answer:
+    return answerer_for(_settings(index, settings)).answer(question, history, as_of)

@@ -64,6 +64,7 @@ class Query:
     question: str
     earlier: str | None = None  # the previous question
     topic: Passage | None = None  # the sentence that answers `earlier`: a follow-up asks about that story
+    as_of: str | None = None  # YYYY-MM-DD: asked as the news stood that day (later articles are not read)
 
     @property
     def text(self) -> str:

@@ -6,6 +6,7 @@ from qa.errors import ArticleError
 from qa.ingest import load_sources, normalise, slugify
 from qa.ingest.markdown import to_text
 from qa.ingest.sources import FileSource, read_file
+from qa.ingest.text import is_furniture
 from qa.ingest.web import USER_AGENT, fetch_article
 
 from .conftest import ARTICLE, write
@@ -237,3 +238,23 @@ def test_ids_never_escape_the_index_folder(name):
 def test_cyrillic_legacy_encoding_is_not_mistaken_for_western(tmp_path):
     path = write(tmp_path / "ru.txt", "Президент встретился с лидерами стран Центральной Азии в Белом доме.".encode("cp1251"))
     assert "Президент" in read(path).text
+
+
+@pytest.mark.parametrize("line, furniture", [
+    ("CNN —", True), ("New York CNN Business —", True), ("Brenn, Austria Example Wire —", True),
+    ("Related: How Europe's rail freight fell behind the roads", True), ("Photo: The team celebrates.", True),
+    ("Video Ad Feedback Dr. Fauci explains the subvariant 04:58 - Source: CNN", True), ("READS OF THE WEEK", True),
+    ("This story has been updated with new information.", True),
+    ("More than half of the reefs showed bleaching.", False), ("NASA said on Monday the rocket would launch.", False),
+    ("“I don’t know,” he said — and left.", False), ("Watch out for carbon monoxide, officials said.", False),
+])
+def test_a_news_pages_furniture_is_told_from_its_sentences(line, furniture):
+    assert is_furniture(line) is furniture
+
+
+def test_an_article_without_a_title_opening_with_a_dateline_is_named_by_its_url(tmp_path):
+    page = write(tmp_path / "gas.md", '---\nurl: "https://www.cnn.com/2022/06/11/business/gas-prices-five-dollars-'
+                                      'national-june/index.html"\ndate: "2022-06-11"\n---\n\nNew York CNN Business —\n\n'
+                                      'For the first time ever, a gallon of regular gas now costs $5 on average.')
+    (article,), _ = load_sources([str(page)], LIMIT)
+    assert article.title == "Gas prices five dollars national june" and article.text.startswith("New York CNN")

@@ -171,3 +171,19 @@ def test_a_question_reads_one_generation_of_the_index_from_start_to_end(bundled,
     assert not result.abstained and result.citations
     assert all(before[c.start:c.end] == c.quote for c in result.citations)
     assert (article_id in open_index(bundled).texts) is (change == "corrected")  # the writer did commit
+
+
+def test_as_of_a_day_articles_dated_after_it_are_not_read(bundled, tmp_path):
+    from qa.ingest import make_article
+
+    old = make_article("march", "The port of Bergen ordered six electric ferries from Damen.", "Ferries", "2026-03-02")
+    new = make_article("june", "The port of Bergen ordered nine electric ferries from Damen.", "Ferries", "2026-06-09")
+    add_articles([old, new], bundled)
+    question = "How many electric ferries did the port of Bergen order from Damen?"
+    then = answer(question, settings=bundled, as_of="2026-04-01")
+    assert then.citations and all(c.article_id == "march" for c in then.citations)
+    assert all(p.article_id != "june" for p in then.trace.passages)
+    now = answer(question, settings=bundled)
+    assert any(p.article_id == "june" for p in now.trace.passages)
+    with pytest.raises(QuestionError, match="YYYY-MM-DD"):
+        answer(question, settings=bundled, as_of="last Tuesday")

@@ -19,7 +19,7 @@ from ..types import Answer, Passage, Query, Stage, Trace
 from . import cite, decide, gate, read, verify
 from .calibration import Calibration, load as load_calibration
 from .evidence import Evidence, select_evidence
-from .query import History, clean_history, clean_question, search_query
+from .query import History, clean_as_of, clean_history, clean_question, search_query
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,13 @@ class Answerer:
 
     # The stages, each alone (as the stream below runs them; `index` is the generation a question reads).
 
-    def query(self, question: str, history: History = (), index: LoadedIndex | None = None) -> Query:
+    def query(self, question: str, history: History = (), index: LoadedIndex | None = None,
+              as_of: str | None = None) -> Query:
         """The question as searched: a follow-up with the turns it leans on and the sentence that answered them."""
-        query = search_query(question, history)
+        query = search_query(question, history, as_of)
         if query.earlier is None:
             return query
-        earlier = self.evidence(Query(query.earlier), index=index)
+        earlier = self.evidence(Query(query.earlier, as_of=as_of), index=index)
         if earlier.best is None or earlier.relevance < self.settings.relevance_floor:  # nothing was told
             return query
         shown, i = earlier.best
@@ -139,7 +140,8 @@ class Answerer:
                                             told.relevance, shown.passage.date))
 
     def retrieve(self, query: Query, index: LoadedIndex | None = None) -> list[Passage]:
-        return search(index or self.index(), self.embedder, query.text, self.settings.k, self.settings.candidates)
+        return search(index or self.index(), self.embedder, query.text, self.settings.k, self.settings.candidates,
+                      query.as_of)
 
     def evidence(self, query: Query, passages: list[Passage] | None = None,
                  index: LoadedIndex | None = None) -> Evidence:
@@ -157,13 +159,15 @@ class Answerer:
         reading = gate.read(self.judge, self.calibration, query.text, evidence, query.topic)
         return reading, None if decide.answerable(reading.answerability, self.thresholds) else decide.GATE
 
-    def stream(self, question: str, history: History = ()) -> Iterator[Stage | str | Answer]:
-        """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last."""
+    def stream(self, question: str, history: History = (), as_of=None) -> Iterator[Stage | str | Answer]:
+        """Yields a Stage before each step, pieces of the model's text as it writes, then the verified Answer last.
+        `as_of` (a day): answer as the news stood then."""
         question = clean_question(question, self.settings.max_question_chars)
         history = clean_history(history, self.settings.max_question_chars)
+        as_of = clean_as_of(as_of)
         yield Stage("searching")
         index = self.index()  # one generation for the whole question, whatever a writer commits meanwhile
-        query = self.query(question, history, index)
+        query = self.query(question, history, index, as_of)
         passages = self.retrieve(query, index)
         evidence = self.evidence(query, passages, index)
         reading, refused = self.gate(query, evidence)
@@ -181,8 +185,8 @@ class Answerer:
         verified = verify.verify(question, draft.text, evidence, entails, self.thresholds)
         yield cite.settle(question, draft.text, verified, evidence, index.texts, entails, self.thresholds, trace)
 
-    def answer(self, question: str, history: History = ()) -> Answer:
-        for event in self.stream(question, history):
+    def answer(self, question: str, history: History = (), as_of=None) -> Answer:
+        for event in self.stream(question, history, as_of):
             if isinstance(event, Answer):
                 return event
         raise AssertionError("stream always ends with an Answer")

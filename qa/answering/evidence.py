@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..ingest.text import HEADING
+from ..ingest.text import HEADING, is_furniture
 from ..chunking import sentence_spans
 from ..embedding import Embedder, encode_cached
 from ..lexical import content_stems
@@ -89,10 +89,14 @@ def _candidate_sentences(passages: list[Passage], texts: dict[str, str]) -> list
 
 def _is_heading(text: str, start: int, end: int, title: str) -> bool:
     """A heading names a section and states nothing: "When did the rover land?" was answered with the
-    quote "# Rover lands". Markdown headings, and the first line when it is the article's title."""
+    quote "# Rover lands". Markdown headings, the first line when it is the article's title, and a news page's
+    furniture (a dateline, a caption, a "Related:" link) on a line of its own."""
     line_start = start == 0 or text[start - 1] == "\n"
     line = text[start:end]
-    return line_start and (HEADING.match(line) is not None or (start == 0 and line.lstrip("# ") == title))
+    if line_start and (HEADING.match(line) is not None or (start == 0 and line.lstrip("# ") == title)):
+        return True
+    whole_line = text[text.rfind("\n", 0, start) + 1:(text.find("\n", end) + 1 or len(text) + 1) - 1]
+    return is_furniture(whole_line)
 
 
 def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str], embedder: Embedder,

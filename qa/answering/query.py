@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 
 from ..errors import QuestionError
 from ..ingest import normalise
@@ -44,14 +45,24 @@ def _leans(question: str) -> bool:
     return bool(_FOLLOW_UP.search(question)) or len(content_stems(question)) <= 2
 
 
-def search_query(question: str, history: History) -> Query:
+def clean_as_of(as_of) -> str | None:
+    """A day as YYYY-MM-DD (a date or datetime, or text in that form), or None."""
+    if as_of is None or hasattr(as_of, "isoformat"):
+        return as_of.isoformat()[:10] if as_of is not None else None
+    try:
+        return date.fromisoformat(str(as_of).strip()).isoformat()
+    except ValueError:
+        raise QuestionError(f"as_of must be a day as YYYY-MM-DD, e.g. 2022-09-22; got {as_of!r}") from None
+
+
+def search_query(question: str, history: History, as_of: str | None = None) -> Query:
     """A follow-up that leans on the previous turn is searched together with that turn's question; when that
     one leaned too ("And what share?" then "And when?"), with the chain back to the question that set the topic."""
     if not (history and content_stems(history[-1][0]) and _leans(question)):
-        return Query(question)
+        return Query(question, as_of=as_of)
     chain = [history[-1][0]]
     for earlier, _ in reversed(history[-_CHAIN:-1]):
         if not _leans(chain[0]) or not content_stems(earlier):
             break
         chain.insert(0, earlier)
-    return Query(question, " ".join(chain))
+    return Query(question, " ".join(chain), as_of=as_of)

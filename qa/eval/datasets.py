@@ -18,6 +18,9 @@ SQUAD_SAMPLE = 200
 # (in file order); results are reported on the others, whose questions were never used for them.
 FIT_ARTICLES = 8
 SPLITS = ("all", "fit", "report")
+# realtime_news.json (real news quiz questions, each with the day it was asked) is split by that day: choices and
+# fitted numbers come from questions asked before this one; results are reported on the rest. Never moved.
+ASKED_SPLIT = "2022-09-01"
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,7 @@ class Case:
     forbid: tuple[str, ...] = ()
     history: tuple[tuple[str, str | None], ...] = ()
     article_title: str | None = None
+    asked: str | None = None  # the day the question was asked (YYYY-MM-DD): the answerer's as_of
 
 
 def load_cases(path: Path) -> tuple[str, list[Case], Path | None]:
@@ -60,18 +64,21 @@ def _read(path: Path) -> dict:
 
 
 def _seed_cases(data: dict) -> list[Case]:
-    cases = [Case(q["id"], q["question"], tuple(q["answers"]), (q["support"],) if q.get("support") else (),
-                  bool(q.get("all")), tuple(q.get("forbid", ()))) for q in data["questions"]]
-    for f in data.get("followups", []):
-        cases.append(Case(f["id"], f["question"], tuple(f["answers"]), (f["support"],) if f.get("support") else (),
-                          bool(f.get("all")), tuple(f.get("forbid", ())), tuple(tuple(t) for t in f["history"])))
-    return cases
+    return [Case(q["id"], q["question"], tuple(q["answers"]), (q["support"],) if q.get("support") else (),
+                 bool(q.get("all")), tuple(q.get("forbid", ())), tuple(tuple(t) for t in q.get("history", ())),
+                 asked=q.get("asked")) for q in [*data["questions"], *data.get("followups", [])]]
 
 
 def split_cases(cases: list[Case], split: str) -> list[Case]:
+    """A SQuAD file splits by article (the first FIT_ARTICLES are fit); a file whose questions carry the day they
+    were asked splits by that day (before ASKED_SPLIT: fit; from it: report)."""
+    if split not in SPLITS:
+        raise QAError(f"--split {split}: choose one of {', '.join(SPLITS)}")
+    if all(c.asked for c in cases):
+        return [c for c in cases if (c.asked < ASKED_SPLIT) == (split == "fit")]
     titles = list(dict.fromkeys(c.article_title for c in cases))
-    if split not in SPLITS or titles == [None]:
-        raise QAError(f"--split {split}: only a SQuAD file splits, into {', '.join(SPLITS)}")
+    if titles == [None]:
+        raise QAError(f"--split {split}: only a SQuAD file, or one whose questions say when they were asked, splits")
     keep = set(titles[:FIT_ARTICLES] if split == "fit" else titles[FIT_ARTICLES:])
     return [c for c in cases if c.article_title in keep]
 

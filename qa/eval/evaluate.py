@@ -68,7 +68,7 @@ def _run(case: Case, settings: Settings) -> Result:
     # read off the answer's trace: the questions are asked once.
     ungated = pipeline.answerer_for(replace(settings, abstain_threshold=float("-inf")))
     start, first = time.perf_counter(), None
-    for event in ungated.stream(case.question, history):
+    for event in ungated.stream(case.question, history, case.asked):
         first = first if first is not None else time.perf_counter() - start
         answer = event
     seconds = time.perf_counter() - start

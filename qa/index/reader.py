@@ -14,6 +14,9 @@ from ..types import Chunking
 from .layout import Manifest, check_compatible, read_manifest
 
 
+LOAD_RETRY_S = 10.0  # how long a reader keeps up with a writer that commits generation after generation
+
+
 class LoadedIndex:
     """One generation of the index, read fully into memory; immutable once built."""
 
@@ -35,7 +38,8 @@ class LoadedIndex:
 
 
 def load(directory: Path, embedder_id: str, chunking: Chunking, dimension: int | None = None) -> LoadedIndex:
-    for attempt in range(3):  # a writer may clean up old files between our manifest read and file reads
+    deadline = time.monotonic() + LOAD_RETRY_S
+    while True:  # a writer may clean up old files between our manifest read and file reads: read the newer one
         manifest = read_manifest(directory)
         if manifest is None:
             raise IndexMissingError(f"no index at {directory}; run `qa index add PATH --index {directory}`")
@@ -46,10 +50,9 @@ def load(directory: Path, embedder_id: str, chunking: Chunking, dimension: int |
         try:
             return load_files(directory, manifest)
         except FileNotFoundError:
-            if attempt == 2:
+            if time.monotonic() > deadline:
                 raise
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+            time.sleep(0.01)
 
 
 def load_files(directory: Path, manifest: Manifest) -> LoadedIndex:

@@ -12,6 +12,7 @@ from ..types import Passage
 from .reader import LoadedIndex
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
+AS_OF_DEPTH = 4  # searching as of a day, each ranking reaches this many times deeper: later articles drop out
 
 
 def build_bm25(texts: list[str]):
@@ -50,10 +51,21 @@ def fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
     return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
-def search(index: LoadedIndex, embedder: Embedder, query: str, k: int, candidates: int) -> list[Passage]:
+def search(index: LoadedIndex, embedder: Embedder, query: str, k: int, candidates: int,
+           as_of: str | None = None) -> list[Passage]:
+    """The k best chunks for `query`. `as_of` (YYYY-MM-DD): as the news stood that day, so articles dated after
+    it are not searched (undated ones are)."""
     vector = embedder.encode([query])[0]
-    fused = fuse([dense_ranking(index, vector, candidates), bm25_ranking(index, query, candidates)])
+    depth = candidates if as_of is None else candidates * AS_OF_DEPTH
+    fused = fuse([dense_ranking(index, vector, depth), bm25_ranking(index, query, depth)])
+    if as_of is not None:
+        fused = [(row, score) for row, score in fused if not _later(index, row, as_of)][:candidates]
     return [to_passage(index, row, score) for row, score in fused[:k]]
+
+
+def _later(index: LoadedIndex, row: int, as_of: str) -> bool:
+    date = index.records[index.chunks[row].article_id].date
+    return date is not None and date > as_of
 
 
 def to_passage(index: LoadedIndex, row: int, score: float) -> Passage:

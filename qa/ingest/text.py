@@ -12,6 +12,12 @@ from ..errors import ArticleError
 from ..types import Article
 
 HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$")
+# A news page's furniture, a line of its own that states no fact of the story: the dateline ("New York CNN —"),
+# links to other stories, photo and video captions, newsletter and update notes, section heads in capitals.
+DATELINE = re.compile(r"^[^.!?\n]{0,80}\s[—–]$")
+FURNITURE = re.compile(r"^((related|read more|watch|photos?|video|editor['’]s note|listen|getty images)\s*:|video ad "
+                       r"feedback|sign up\b|this story (and headline )?ha(s|ve) been updated|send your questions)", re.I)
+SECTION_HEAD = re.compile(r"^[^a-z]*[A-Z]{2}[^a-z]*$")  # "READS OF THE WEEK"
 _TITLE_MAX = 120
 log = logging.getLogger(__name__)
 
@@ -57,7 +63,7 @@ def make_article(id: str, text: str, title: str | None = None, date=None, source
     text = normalise(text)
     if not text:
         raise ArticleError(f"{origin or id}: no text")
-    title = normalise(title or "") or _first_line_title(text) or id.replace("-", " ").title()
+    title = normalise(title or "") or _first_line_title(text) or _url_title(url) or id.replace("-", " ").title()
     date = iso_date(date)
     payload = json.dumps([title, text, date, source, url, origin, author, list(tags)], ensure_ascii=False)
     return Article(id=id, title=title, text=text, date=date, source=source, url=url, origin=origin, author=author,
@@ -69,10 +75,26 @@ def _first_line_title(text: str) -> str | None:
     heading = HEADING.match(first)
     if heading:
         return heading.group(1)
-    # A short first line without final punctuation reads as a headline; a sentence does not.
-    if len(first) <= _TITLE_MAX and not first.endswith((".", "!", "?", ":", ";", ",")):
+    # A short first line without final punctuation reads as a headline; a sentence does not, nor a dateline.
+    if len(first) <= _TITLE_MAX and not first.endswith((".", "!", "?", ":", ";", ",")) and not is_furniture(first):
         return first
     return None
+
+
+def _url_title(url: str | None) -> str | None:
+    """The words of a news URL's last part that reads as words ("…/gas-prices-five-dollars-national-june/index.html")."""
+    parts = re.split(r"[/?#]", (url or "").split("://", 1)[-1])[1:]
+    named = [p for p in parts if len(re.findall(r"[A-Za-z]{2,}", p)) >= 3]
+    if not named:
+        return None
+    words = re.sub(r"\.\w+$", "", named[-1]).replace("-", " ").replace("_", " ").strip()
+    return words[:1].upper() + words[1:]
+
+
+def is_furniture(line: str) -> bool:
+    """A line of page furniture, never evidence nor a title: a dateline, a caption, a link, a section head."""
+    line = line.strip()
+    return bool(line) and any(p.search(line) for p in (DATELINE, FURNITURE, SECTION_HEAD))
 
 
 def decode(data: bytes, name: str) -> str:

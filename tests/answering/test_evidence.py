@@ -88,3 +88,12 @@ def test_evidence_keeps_the_most_relevant_sentences_within_budget():
     related, _ = evidence_for("Who reported the deal?")
     unrelated, _ = evidence_for("What is the weather on Mars?")
     assert related.relevance > unrelated.relevance
+
+
+def test_a_news_pages_furniture_is_never_evidence():
+    text = ("Brenn, Austria Example Wire —\n\nThe tunnel is 61.4 kilometers long.\n\n"
+            "Related: How the tunnel's length was measured\n\nPhoto: The tunnel's entrance at dawn.")
+    passage = Passage("t", "Tunnel", text, 0, len(text), 1.0)
+    evidence = select_evidence(Query("How long is the tunnel?"), [passage], {"t": text}, FakeEmbedder(),
+                               idf_table([text]), 4)
+    assert [x.text for x in evidence.sentences] == ["The tunnel is 61.4 kilometers long."]

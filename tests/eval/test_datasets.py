@@ -15,7 +15,7 @@ def test_squad_splits_by_article_and_other_files_refuse_to_split():
     fit, report = split_cases(cases, "fit"), split_cases(cases, "report")
     assert {c.article_title for c in fit} == {f"T{i}" for i in range(8)} and len(fit) + len(report) == 30
     assert not {c.article_title for c in fit} & {c.article_title for c in report}
-    with pytest.raises(QAError, match="only a SQuAD file splits"):
+    with pytest.raises(QAError, match="only a SQuAD file, or one whose questions say when they were asked, splits"):
         split_cases([Case("a", "q", (), ())], "fit")
 
 
@@ -34,3 +34,24 @@ def test_an_eval_file_may_name_a_folder_of_articles_which_is_indexed_once(tmp_pa
     write(tmp_path / "news" / "bad.txt", b"\x00\x01")
     with pytest.raises(QAError, match="bad.txt: binary file"):
         articles_index(folder, settings)
+
+
+def test_questions_that_say_when_they_were_asked_split_at_the_fixed_day():
+    cases = [Case("a", "q", ("x",), (), asked="2022-08-31"), Case("b", "q", (), (), asked="2022-09-01"),
+             Case("c", "q", ("y",), (), asked="2022-12-24")]
+    assert [c.id for c in split_cases(cases, "fit")] == ["a"]
+    assert [c.id for c in split_cases(cases, "report")] == ["b", "c"]
+
+
+def test_the_real_news_file_splits_into_the_counts_it_promises():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "shared" / "eval" / "realtime_news.json"
+    if not path.exists():
+        pytest.skip("../shared/eval/realtime_news.json is not here")
+    _, cases, articles = load_cases(path)
+    fit, report = split_cases(cases, "fit"), split_cases(cases, "report")
+    assert (sum(bool(c.answers) for c in fit), sum(not c.answers for c in fit)) == (39, 4)
+    assert (sum(bool(c.answers) for c in report), sum(not c.answers for c in report)) == (41, 8)
+    assert articles.is_dir()
+
