@@ -112,18 +112,18 @@ def cmd_eval(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from .answering.calibration import load
-    from .eval.calibrate import calibrate, with_thresholds
+    from .eval.calibrate import FIT_SETS, calibrate, with_thresholds
     from .progress import bars
 
+    if args.reuse_answers and not args.threshold_only:
+        raise QAError("--reuse-answers goes with --threshold-only: new weights change every stored answer's scores")
     settings = _settings(args)
-    squad = Path(args.squad)
-    fitted = load(settings.judge) if args.threshold_only else calibrate(squad, settings, args.sample, bars())
-    sources = [squad, *(Path(news) for news in args.news)]
-    fitted = with_thresholds(fitted, sources, settings, args.answered, bars(), args.reuse_answers)
+    fitted = load(settings.judge) if args.threshold_only else calibrate(FIT_SETS, settings, bars())
+    fitted = with_thresholds(fitted, FIT_SETS, settings, bars(), args.reuse_answers)
     path = fitted.save()
     placed = fitted.placement(settings.reader)
     print(f"{path}: weights {fitted.weights}, relevance {fitted.relevance}, bias {fitted.bias} "
-          f"({fitted.questions} questions); for reader {settings.reader}: threshold {placed.gate}, "
+          f"({fitted.questions} candidate sentences); for reader {settings.reader}: threshold {placed.gate}, "
           f"answer check {placed.check}")
     return 0
 
@@ -175,15 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("calibrate", parents=[index_opt],
-                       help="fit the judge model's answerability weights and threshold (QA_PROFILE picks the model)")
-    p.add_argument("squad", nargs="?", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
-                                                   / "squad_v2_dev15.json"), help="SQuAD v2 file (default: the shared dev15)")
-    p.add_argument("--sample", type=int, default=300, help="fit questions the judge weights are fitted on")
-    p.add_argument("--answered", type=int, default=200, help="fit questions answered whole to place the thresholds")
-    p.add_argument("--news", nargs="*", default=[str(Path(__file__).resolve().parent.parent / "bench" / "fit_news.json")],
-                   help="fit sets in seed_dev's format whose answers also place the thresholds (default: bench/fit_news.json)")
+                       help="fit the judge model's answerability weights and the profile reader's thresholds on the fit "
+                            "sets (qa.eval.calibrate.FIT_SETS; QA_PROFILE picks the models)")
     p.add_argument("--reuse-answers", action="store_true",
-                   help="with --threshold-only: reuse the stored fit answers, answering only the sets not stored yet")
+                   help="with --threshold-only: reuse stored fit answers made from the same sets and settings")
     p.add_argument("--threshold-only", action="store_true",
                    help="keep the stored weights; place the abstention and answer-check thresholds again")
     p.set_defaults(func=cmd_calibrate)

@@ -89,6 +89,9 @@ class Sentence:
     coverage: float
     fits: bool = True  # it holds the amount or count the question asks for (else always)
     vector: Any = field(default=None, compare=False, repr=False)
+    # What it leans on, read with it by the judge and the check: its article's title and date and the sentences
+    # just before it ("The bridge will cost…" needs the one naming the bridge).
+    context: str = field(default="", compare=False)
 
 
 KEPT, QUOTED = "kept", "quoted"  # a ClaimCheck's verdicts that stand; any other names the rule that dropped it
@@ -105,6 +108,14 @@ class ClaimCheck:
 
 
 @dataclass(frozen=True)
+class Judged:
+    """One sentence the gate's judge read, with what it leans on: its raw and calibrated log-odds."""
+    sentence: Sentence
+    scores: tuple[float, ...]  # one per phrasing of prompts.JUDGES
+    answerability: float
+
+
+@dataclass(frozen=True)
 class Trace:
     """What every stage of one answer saw and decided, for the why panel, `qa ask --json` and `qa eval`."""
     question: str
@@ -112,12 +123,16 @@ class Trace:
     passages: tuple[Passage, ...] = ()  # retrieved, in rank order
     evidence: tuple[Sentence, ...] = ()  # the sentences shown to the model, most relevant first
     relevance: float = 0.0  # how on-topic the best evidence is
-    judge_scores: tuple[float, ...] = ()  # the judge's raw yes/no log-odds, one per phrasing
-    answerability: float | None = None  # calibrated log-odds at the gate; None when not judged
+    judged: tuple[Judged, ...] = ()  # the gate's readings, best first; empty when the judge was not asked
     draft: str = ""  # what the model wrote, before verification
     claims: tuple[ClaimCheck, ...] = ()
     decided_by: str = ""  # the rule that decided: see answering.decide
     calibration: str | None = None  # a warning when the judge's numbers were fitted for another model
+
+    @property
+    def answerability(self) -> float | None:
+        """Calibrated log-odds at the gate: its best reading's; None when not judged."""
+        return self.judged[0].answerability if self.judged else None
 
     def to_json(self) -> dict:
         return {"question": self.question, "search_query": self.search_query,
@@ -126,7 +141,10 @@ class Trace:
                 "evidence": [{"article_id": s.article_id, "start": s.start, "end": s.end, "text": s.text,
                               "relevance": round(s.relevance, 4), "cosine": round(s.cosine, 4),
                               "coverage": round(s.coverage, 4)} for s in self.evidence],
-                "relevance": round(self.relevance, 4), "judge_scores": [round(j, 4) for j in self.judge_scores],
+                "relevance": round(self.relevance, 4),
+                "judged": [{"article_id": j.sentence.article_id, "start": j.sentence.start, "text": j.sentence.text,
+                            "relevance": round(j.sentence.relevance, 4), "scores": [round(x, 4) for x in j.scores],
+                            "answerability": round(j.answerability, 4)} for j in self.judged],
                 "answerability": _rounded(self.answerability), "draft": self.draft,
                 "claims": [{"text": c.text, "verdict": c.verdict, "span": list(c.span) if c.span else None,
                             "check": _rounded(c.check)} for c in self.claims],

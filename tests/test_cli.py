@@ -209,19 +209,25 @@ def test_calibrate_places_the_thresholds_of_the_profiles_reader(monkeypatch, tmp
     from qa.answering import calibration
     from qa.eval import calibrate
 
-    stored = calibrate.Calibration("qwen2.5-coder-1.5b", "0" * 64, (1.0, 0.5), -1.0, 0.0, "d", "1" * 64, 10,
+    stored = calibrate.Calibration("qwen2.5-coder-1.5b", "0" * 64, (1.0, 0.5), 1.0, 0.0, "d", "1" * 64, 10,
                                    (calibrate.Placed("qwen2.5-coder-0.5b", -0.5, 1.5, "fit"),))
     seen = {}
 
-    def answered(fitted, sources, settings, sample, progress, reuse):
-        seen.update(reader=settings.reader, sources=[s.name for s in sources], reuse=reuse)
+    def answered(fitted, fit_sets, settings, progress, reuse):
+        seen.update(reader=settings.reader, sets=[s.name for s in fit_sets], reuse=reuse)
         return fitted.with_placement(calibrate.Placed(settings.reader, 0.25, -0.5, "fit"))
 
     monkeypatch.setattr(calibration, "load", lambda model: stored)
     monkeypatch.setattr(calibrate, "with_thresholds", answered)
     monkeypatch.setattr(calibrate.Calibration, "save", lambda self: tmp_path / f"{self.model}.json")
     monkeypatch.setenv("QA_PROFILE", "accurate")
-    assert main(["calibrate", "--threshold-only", "--reuse-answers", "--news", "a.json"]) == 0
-    assert seen == {"reader": "qwen2.5-coder-1.5b", "sources": ["squad_v2_dev15.json", "a.json"], "reuse": True}
+    assert main(["calibrate", "--threshold-only", "--reuse-answers"]) == 0
+    assert seen == {"reader": "qwen2.5-coder-1.5b", "reuse": True,
+                    "sets": ["realtime_news.json", "fit_news.json", "squad_v2_dev15.json"]}
     out = capsys.readouterr().out
     assert "for reader qwen2.5-coder-1.5b: threshold 0.25, answer check -0.5" in out
+
+
+def test_reusing_fit_answers_is_refused_when_the_weights_are_refitted(capsys):
+    assert main(["calibrate", "--reuse-answers"]) == 1
+    assert "--reuse-answers goes with --threshold-only" in capsys.readouterr().err

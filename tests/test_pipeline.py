@@ -187,3 +187,24 @@ def test_as_of_a_day_articles_dated_after_it_are_not_read(bundled, tmp_path):
     assert any(p.article_id == "june" for p in now.trace.passages)
     with pytest.raises(QuestionError, match="YYYY-MM-DD"):
         answer(question, settings=bundled, as_of="last Tuesday")
+
+
+def test_a_question_about_this_week_prefers_the_newest_articles_up_to_its_day(bundled, monkeypatch):
+    """Where the words leave two articles level (each retriever prefers another), the nearer date decides."""
+    from qa.index import search as searching
+    from qa.ingest import make_article
+
+    older = make_article("early", "The harbour of Bergen opened a ferry terminal for visitors.", "Bergen", "2026-05-02")
+    newer = make_article("late", "The harbour of Bergen opened a cruise terminal for visitors.", "Bergen", "2026-06-08")
+    add_articles([older, newer], bundled)
+    answerer = answerer_for(bundled)
+    rows = {c.article_id: n for n, c in enumerate(answerer.index().chunks) if c.article_id in ("early", "late")}
+    monkeypatch.setattr(searching, "dense_ranking", lambda index, vector, n: [rows["early"], rows["late"]])
+    monkeypatch.setattr(searching, "bm25_ranking", lambda index, query, n: [rows["late"], rows["early"]])
+
+    def first(question, as_of):
+        return answerer.retrieve(answerer.query(question, as_of=as_of))[0].article_id
+
+    assert first("Which terminal did the harbour of Bergen open this week?", "2026-06-10") == "late"
+    assert first("Which terminal did the harbour of Bergen open in 2026?", "2026-06-10") == "early"  # a tie otherwise
+    assert first("Which terminal did the harbour of Bergen open this week?", "2026-05-10") == "early"  # late is later

@@ -6,7 +6,7 @@ import pytest
 from qa import ui
 from qa.errors import SettingsError
 from qa.answering import decide
-from qa.types import KEPT, Answer, ClaimCheck, Citation, Passage, Sentence, Trace
+from qa.types import KEPT, Answer, ClaimCheck, Citation, Judged, Passage, Sentence, Trace
 
 from .conftest import write
 
@@ -155,13 +155,14 @@ def test_the_why_panel_renders_the_trace_of_a_refused_draft():
 def test_the_why_panel_shows_the_search_the_evidence_and_the_scores_that_decided():
     best = Sentence("a", 0, 20, "Boeing sells 40 aircraft.", 0.81, 0.7, 0.9)
     trace = Trace("And from whom?", "How many aircraft? And from whom?", evidence=(best,), relevance=0.81,
-                  answerability=1.25, draft="Boeing [1].", decided_by=decide.ANSWERED,
+                  judged=(Judged(best, (1.0, 2.0), 1.25),), draft="Boeing [1].", decided_by=decide.ANSWERED,
                   claims=(ClaimCheck("Boeing.", KEPT, ("a", 0, 20), 3.5),))
     out = ui.sources_html(Answer("Boeing [1].", False, raw_text="Boeing [1].", question="And from whom?", trace=trace))
     assert "searched as “How many aircraft? And from whom?”" in out and "Boeing sells 40 aircraft." in out
     assert "answerability +1.25" in out and "answer check +3.50" in out and "relevance 0.81" in out
     early = ui.sources_html(Answer("The articles don't say.", True, question="q",
-                                   trace=Trace("q", "q", answerability=-2.0, decided_by=decide.GATE)))
+                                   trace=Trace("q", "q", judged=(Judged(best, (-1.0, -1.0), -2.0),),
+                                               decided_by=decide.GATE)))
     assert "answerability -2.00" in early and "searched as" not in early and "model draft" not in early
 
 

@@ -171,8 +171,9 @@ class Answerer:
         passages = self.retrieve(query, index)
         evidence = self.evidence(query, passages, index)
         reading, refused = self.gate(query, evidence)
-        trace = Trace(question, query.text, tuple(passages), evidence.sentences, evidence.relevance, reading.scores,
-                      reading.answerability, calibration=self.calibration.warning)
+        evidence = evidence.pinned_to(reading.best.sentence if reading.best else None)
+        trace = Trace(question, query.text, tuple(passages), evidence.sentences, evidence.relevance, reading.readings,
+                      calibration=self.calibration.warning)
         log.info("searched %r: relevance %.2f, answerability %s", query.text, evidence.relevance,
                  reading.answerability)
         if refused is not None:

@@ -10,7 +10,7 @@ from ..prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from ..types import Answer, Citation, Passage, Sentence, Trace
 from . import decide
 from .evidence import Evidence
-from .verify import Backed, Entails, Verified, quoted
+from .verify import Backed, Claimed, Entails, Verified, quoted
 
 # Two sentences of different articles this similar, with different names or numbers, report the same
 # thing differently: a correction or a conflict.
@@ -81,7 +81,8 @@ def _conflicting(question: str, first: Backed, evidence: Evidence, entails: Enta
         for sentence in other.sentences:
             similar = float(sentence.vector @ anchor) / max(float((anchor @ anchor) ** 0.5), 1e-9)
             if (similar >= CONFLICT_COSINE and names(sentence.text) != anchor_names
-                    and decide.passes_check(entails([(question, sentence.text, sentence.text)])[0], limits)):
+                    and decide.passes_check(entails([Claimed(question, sentence.text, sentence.text,
+                                                             sentence.context)])[0], limits)):
                 pair = sorted([(first.shown, first.span), (other, (sentence,))],
                               key=lambda p: p[0].passage.date or "", reverse=True)
                 return tuple(Backed(_conflict_text(i, s.passage, span), span, s) for i, (s, span) in enumerate(pair))

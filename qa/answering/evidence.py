@@ -3,7 +3,7 @@ the passages the model and the judge read. It measures; decide.py rules."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..ingest.text import HEADING, is_furniture
 from ..chunking import sentence_spans
@@ -20,6 +20,8 @@ INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|ru
 # questions: counting that sentence's words raised the best sentence's hits from 76.6 to 77.8 % and from
 # 80.4 to 80.9 %; a pronoun anywhere in the sentence, or only the personal pronouns, did worse.
 ANAPHOR = re.compile(r"^(He|She|It|They|His|Her|Its|Their|This|These|Those)\b")
+LEAN_SENTENCES = 2  # sentences before an evidence sentence that its judge and check read with it
+LEAN_CHARS = 400
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class Evidence:
     relevance: float  # how on-topic the best evidence is; the judge decides answerability
     question_stems: frozenset[str]
     kind: str | None = None  # what the answer must add: see kinds.ANSWER_TYPES
+    pinned: Sentence | None = None  # the sentence the gate read as answering: the best, whatever ranked first
+
+    def pinned_to(self, sentence: Sentence | None) -> "Evidence":
+        return replace(self, pinned=sentence)
 
     @property
     def sentences(self) -> tuple[Sentence, ...]:
@@ -51,6 +57,8 @@ class Evidence:
         ranked = [(x.relevance, s, i) for s in self.shown for i, x in enumerate(s.sentences)]
         if not ranked:
             return None
+        if self.pinned is not None:
+            return next((s, i) for _, s, i in ranked if s.sentences[i] == self.pinned)
         _, shown, i = max(ranked, key=lambda r: r[0])
         if shown.sentences[i].fits:
             return shown, i
@@ -129,8 +137,18 @@ def select_evidence(query: Query, passages: list[Passage], texts: dict[str, str]
         fits = decide.adds_kind(kind, text, stems - q_stems, hard_only=True)
         scored.append((passage, Sentence(passage.article_id, start, end, text, relevance, cos, cov, fits, vector)))
     scored.sort(key=lambda ps: -ps[1].relevance)
-    chosen = scored[:budget]
+    chosen = [(p, replace(x, context=leans_on(texts[p.article_id], x.start, p))) for p, x in scored[:budget]]
     return Evidence(_number_runs(chosen, texts), evidence_relevance(chosen, weights), q_stems, kind)
+
+
+def leans_on(text: str, start: int, passage: Passage) -> str:
+    """A sentence's context: its article's title and date, and the up to LEAN_SENTENCES sentences just before it
+    (within LEAN_CHARS, never page furniture), which name what its "he", "the bridge" or "the deal" is."""
+    window = max(0, start - LEAN_CHARS)
+    before = [(s, e) for s, e in sentence_spans(text, window, start) if s > window or window == 0]
+    before = [text[s:e] for s, e in before if not _is_heading(text, s, e, passage.title)][-LEAN_SENTENCES:]
+    when = f" ({passage.date})" if passage.date else ""
+    return " ".join([f"{passage.title}{when}.", *before])
 
 
 def _refers_back(candidates: list[tuple[Passage, int, int]], n: int, texts: dict[str, str]) -> bool:

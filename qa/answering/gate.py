@@ -1,41 +1,58 @@
-"""Gate: the judge model's reading of whether the evidence answers the question, calibrated into log-odds,
-before any model writes. decide.answerable rules on it."""
+"""Gate: before any model writes, the judge model reads the few most relevant evidence sentences, each with what
+it leans on (its article's title and date, the sentences before it), in one batch; each reading is calibrated into
+log-odds that the sentence answers the question. The best reading is the answerability decide.answerable rules on,
+and its sentence the one the answer is drawn from."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from .. import prompts
 from ..generation import Generator
-from ..types import Passage
+from ..types import Judged, Passage, Sentence
 from .calibration import Calibration
 from .evidence import Evidence
+
+CANDIDATES = 3  # sentences judged per question: one batch, so the cost is the prompts' length
 
 
 @dataclass(frozen=True)
 class Gate:
-    scores: tuple[float, ...] = ()  # the judge's raw yes/no log-odds, one per phrasing of prompts.JUDGES
-    answerability: float | None = None  # calibrated; None when the judge was not asked
+    readings: tuple[Judged, ...] = ()  # best first; empty when the judge was not asked
+
+    @property
+    def best(self) -> Judged | None:
+        return self.readings[0] if self.readings else None
+
+    @property
+    def answerability(self) -> float | None:
+        return self.best.answerability if self.best else None
 
 
-def context(evidence: Evidence, topic: Passage | None = None) -> str:
-    """What the yes/no judge reads: the best sentence alone. On held-out SQuAD v2 questions it separated
-    answerable from not slightly better than with its neighbours or the top two or three sentences, and a
-    short prompt is a fast one. A follow-up is judged with the earlier question, so the sentence that
-    answered that one is read first."""
-    if evidence.best is None:
-        return ""
-    shown, i = evidence.best
-    best = shown.sentences[i]
-    if topic is None or (topic.article_id, topic.start) == (best.article_id, best.start):
-        return best.text
-    return f"{topic.text} {best.text}"
+def candidates(evidence: Evidence, n: int = CANDIDATES) -> list[Sentence]:
+    """The most relevant shown sentences that hold the kind of answer asked for (an amount, a count)."""
+    return [x for x in evidence.sentences if x.fits][:n]
 
 
-def scores(judge: Generator, question: str, evidence: Evidence, topic: Passage | None) -> tuple[float, ...]:
-    return tuple(judge.judge(prompts.judges(question, context(evidence, topic))))
+def context(sentence: Sentence, topic: Passage | None = None) -> str:
+    """What the judge reads of a candidate: what it leans on, then the sentence. A follow-up is judged with the
+    sentence that answered the earlier question first, unless it is that sentence."""
+    told = f"{topic.text} " if topic is not None and (topic.article_id, topic.start) != (sentence.article_id,
+                                                                                           sentence.start) else ""
+    return f"{told}{sentence.context} {sentence.text}".strip()
+
+
+def scores(judge: Generator, question: str, sentences: list[Sentence],
+           topic: Passage | None) -> list[tuple[float, ...]]:
+    """The judge's raw log-odds for each sentence, every phrasing of every sentence in one batch."""
+    asked = [p for x in sentences for p in prompts.judges(question, context(x, topic))]
+    raw = judge.judge(asked) if asked else []
+    per = len(prompts.JUDGES)
+    return [tuple(raw[i:i + per]) for i in range(0, len(raw), per)]
 
 
 def read(judge: Generator, calibration: Calibration, question: str, evidence: Evidence,
          topic: Passage | None) -> Gate:
-    raw = scores(judge, question, evidence, topic)
-    return Gate(raw, calibration.answerability(list(raw), evidence.relevance))
+    chosen = candidates(evidence)
+    readings = [Judged(x, s, calibration.answerability(list(s), x.relevance))
+                for x, s in zip(chosen, scores(judge, question, chosen, topic))]
+    return Gate(tuple(sorted(readings, key=lambda r: -r.answerability)))

@@ -17,8 +17,28 @@ from .evidence import Evidence, Shown
 
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 QUOTE_MARKS = "\"“‘'«„"
-# (question, span, claim) triples -> log-odds that the span states the claim and the claim answers the question
-Entails = Callable[[list[tuple[str, str, str]]], list[float]]
+DEMONYM_ENDINGS = frozenset({"n", "an", "ian", "ese", "i", "ish", "stan"})
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """What the answer check reads: does `claim` answer `question`, by `span` read after what it leans on?"""
+    question: str
+    span: str
+    claim: str
+    context: str = ""
+
+    @property
+    def passage(self) -> str:
+        return f"{self.context} {self.span}".strip()
+
+    @property
+    def quote(self) -> bool:
+        return self.claim.strip("“”") == self.span
+
+
+# -> log-odds, one per Claimed, that the span states the claim and the claim answers the question
+Entails = Callable[[list[Claimed]], list[float]]
 
 
 @dataclass(frozen=True)
@@ -49,13 +69,11 @@ def check_readings(judge: Generator) -> Entails:
     """The answer check: log-odds that each (question, span, answer) answers the question by the span and is
     stated by it, the lower of the two readings (prompts.ENTAILMENT, prompts.STATED). A quote of the span is
     stated by it: only the first reading is asked."""
-    def entails(triples: list[tuple[str, str, str]]) -> list[float]:
-        quotes = [claim.strip("“”") == span for _, span, claim in triples]
-        scores = judge.judge([prompts.entailment(*triple) for triple in triples] +
-                             [prompts.stated(span, claim) for (_, span, claim), quote in zip(triples, quotes)
-                              if not quote])
-        answers, statements = scores[:len(triples)], iter(scores[len(triples):])
-        return [answer if quote else min(answer, next(statements)) for answer, quote in zip(answers, quotes)]
+    def entails(asked: list[Claimed]) -> list[float]:
+        scores = judge.judge([prompts.entailment(c.question, c.passage, c.claim) for c in asked] +
+                             [prompts.stated(c.passage, c.claim) for c in asked if not c.quote])
+        answers, statements = scores[:len(asked)], iter(scores[len(asked):])
+        return [answer if c.quote else min(answer, next(statements)) for answer, c in zip(answers, asked)]
     return entails
 
 
@@ -99,7 +117,8 @@ def verify(question: str, draft: str, evidence: Evidence, entails: Entails | Non
         else:
             backed.append((len(checks), Backed(claim.text, *found)))
             checks.append(None)
-    scores = entails([(question, _joined(b.span), b.text) for _, b in backed]) if entails and backed else []
+    scores = entails([Claimed(question, _joined(b.span), b.text, b.span[0].context) for _, b in backed]) \
+        if entails and backed else []
     kept = []
     for n, (at, b) in enumerate(backed):
         score = scores[n] if scores else None
@@ -120,12 +139,24 @@ def _span_of(span: tuple[Sentence, ...]) -> tuple[str, int, int]:
     return span[0].article_id, span[0].start, span[-1].end
 
 
-def supports(claim_text: str, new: set[str], text: str) -> float:
-    """Share of the claim's new words found in `text`; 0 when any name or number of the claim is missing."""
+def supports(claim_text: str, new: set[str], text: str, context: str = "") -> float:
+    """Share of the claim's new words found in `text`; 0 when a name or number of the claim is in neither the text
+    nor what it leans on (`context`: "the new bridge over the Marl" is backed by "The bridge will cost…" after the
+    sentence naming the Marl)."""
     stems = set(content_stems(text))
-    if not new or any(n not in stems for n in names(claim_text)):
+    named = stems | set(content_stems(context))
+    if not new or any(not _named(n, named) for n in names(claim_text)):
         return 0.0
     return len(new & stems) / len(new)
+
+
+def _named(name: str, stems: set[str]) -> bool:
+    """The name stands in the text, as itself or as its people's or language's name: "Saudi Arabia" is backed by
+    "Saudi Arabian officials", "Kazakh" by "Kazakhstan"."""
+    if name in stems:
+        return True
+    return name.isalpha() and len(name) >= 4 and any(
+        (a.startswith(b) and a[len(b):] in DEMONYM_ENDINGS) for s in stems if s.isalpha() for a, b in ((s, name), (name, s)))
 
 
 def windows(shown: Shown) -> list[tuple[Sentence, ...]]:
@@ -148,7 +179,7 @@ def _supporting(claim: Claim, new: set[str], evidence: Evidence) -> tuple[tuple[
                   for shown in evidence.shown for w in windows(shown) if lends or best not in w]
     for *_, window, shown in sorted(candidates, key=lambda c: c[:3]):
         text = _joined(window)
-        if decide.supported(supports(claim.text, new, text), claim.text, text):
+        if decide.supported(supports(claim.text, new, text, window[0].context), claim.text, text):
             return window, shown
     return None
 
@@ -163,7 +194,7 @@ def _checked_quote(question: str, evidence: Evidence, entails: Entails | None,
     new = set(content_stems(best.text)) - evidence.question_stems
     if entails is None or not decide.adds_kind(evidence.kind, best.text, new):
         return []
-    score = entails([(question, best.text, best.text)])[0]
+    score = entails([Claimed(question, best.text, best.text, best.context)])[0]
     if not decide.passes_check(score, limits):
         return []
     text = quoted(best.text)

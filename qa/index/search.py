@@ -2,7 +2,9 @@
 rank; and the word weights (idf) of its chunks."""
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 
 import numpy as np
 
@@ -13,6 +15,9 @@ from .reader import LoadedIndex
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
 AS_OF_DEPTH = 4  # searching as of a day, each ranking reaches this many times deeper: later articles drop out
+# A question about the news of its day: its articles are the newest ones.
+RECENT = re.compile(r"\b(this (week|month|year|weekend|morning)|today|tonight|yesterday|recent(ly)?|latest|newest|"
+                    r"now|currently|so far|last (week|month)|just)\b", re.I)
 
 
 def build_bm25(texts: list[str]):
@@ -54,17 +59,32 @@ def fuse(rankings: list[list[int]]) -> list[tuple[int, float]]:
 def search(index: LoadedIndex, embedder: Embedder, query: str, k: int, candidates: int,
            as_of: str | None = None) -> list[Passage]:
     """The k best chunks for `query`. `as_of` (YYYY-MM-DD): as the news stood that day, so articles dated after
-    it are not searched (undated ones are)."""
+    it are not searched (undated ones are), and a question about "this week" or "the latest" prefers the newest:
+    a third ranking, by how near an article's date is to that day, is fused with the other two."""
     vector = embedder.encode([query])[0]
     depth = candidates if as_of is None else candidates * AS_OF_DEPTH
-    fused = fuse([dense_ranking(index, vector, depth), bm25_ranking(index, query, depth)])
+    rankings = [dense_ranking(index, vector, depth), bm25_ranking(index, query, depth)]
     if as_of is not None:
-        fused = [(row, score) for row, score in fused if not _later(index, row, as_of)][:candidates]
-    return [to_passage(index, row, score) for row, score in fused[:k]]
+        rankings = [[row for row in ranking if not _later(index, row, as_of)][:candidates] for ranking in rankings]
+        if RECENT.search(query):
+            rankings.append(recency_ranking(index, {row for ranking in rankings for row in ranking}, as_of))
+    return [to_passage(index, row, score) for row, score in fuse(rankings)[:k]]
+
+
+def recency_ranking(index: LoadedIndex, rows: set[int], as_of: str) -> list[int]:
+    """`rows`, the articles dated nearest before `as_of` first; undated ones last."""
+    def age(row: int) -> tuple[int, int]:
+        date = _date(index, row)
+        return (1, 0) if date is None else (0, (dt.date.fromisoformat(as_of) - dt.date.fromisoformat(date)).days)
+    return sorted(rows, key=lambda row: (age(row), row))
+
+
+def _date(index: LoadedIndex, row: int) -> str | None:
+    return index.records[index.chunks[row].article_id].date
 
 
 def _later(index: LoadedIndex, row: int, as_of: str) -> bool:
-    date = index.records[index.chunks[row].article_id].date
+    date = _date(index, row)
     return date is not None and date > as_of
 
 

@@ -31,9 +31,9 @@ def evidence_of(question, *articles, budget=4):
                            budget), texts
 
 
-def fake_check(triples):
-    """The fake judge's reading of each (question, span, claim)."""
-    return FakeGenerator().judge([entailment(*triple) for triple in triples])
+def fake_check(asked):
+    """The fake judge's reading of each Claimed."""
+    return FakeGenerator().judge([entailment(c.question, c.passage, c.claim) for c in asked])
 
 
 def ground(question, raw, evidence, texts, entails=None, check_threshold=0.0):

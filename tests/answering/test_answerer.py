@@ -69,7 +69,8 @@ def test_the_answer_check_needs_both_readings_and_a_quote_only_the_first(monkeyp
 
     judge = Judge()
     span = "Harlow Partners sells 60 percent to Solvane."
-    assert verify.check_readings(judge)([("Who sells?", span, "Solvane sells the stake."), ("Who sells?", span, f"“{span}”")]) \
+    asked = [verify.Claimed("Who sells?", span, "Solvane sells the stake."), verify.Claimed("Who sells?", span, f"“{span}”")]
+    assert verify.check_readings(judge)(asked) \
         == [-2.0, 1.0]
     assert len(judge.prompts) == 3  # the quote is not asked whether its own span states it
 

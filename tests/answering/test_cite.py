@@ -67,13 +67,13 @@ def test_the_other_source_of_a_conflict_is_quoted_only_when_the_check_reads_it_a
     raw = f"Bergen ordered six electric ferries [{old_number}]."
     read = []
 
-    def entails(triples):  # the check reads the answer as stated; the other article's sentence, not
-        read.extend(triples)
-        return [-2.0 if "nine" in span else 2.0 for _, span, _ in triples]
+    def entails(asked):  # the check reads the answer as stated; the other article's sentence, not
+        read.extend(asked)
+        return [-2.0 if "nine" in c.span else 2.0 for c in asked]
 
     answer = ground(question, raw, evidence, texts, entails, 0.0)
     assert "differ" not in answer.text and [c.article_id for c in answer.citations] == ["old"]
-    assert any("nine" in span for _, span, _ in read)  # it was read, and refused
+    assert any("nine" in c.span for c in read)  # it was read, and refused
     passing = ground(question, raw, evidence, texts, lambda triples: [2.0] * len(triples), 0.0)
     assert passing.text.startswith("The sources differ.")
 

@@ -2,7 +2,7 @@
 import pytest
 
 from qa.answering.verify import claims, supports
-from qa.lexical import stem
+from qa.lexical import content_stems, stem
 from qa.prompts import ABSTENTION
 
 from .helpers import evidence_for, evidence_of, fake_check, ground
@@ -98,3 +98,14 @@ def test_a_quoted_sentence_that_opens_with_a_quotation_mark_gets_no_second_one()
     evidence, texts = evidence_of(question, article)
     answer = ground(question, "Nothing.", evidence, texts, lambda triples: [2.0] * len(triples), 0.0)
     assert answer.text.startswith('"A key aspect') and "“\"" not in answer.text and answer.citations
+
+
+@pytest.mark.parametrize("claim, text, backed", [
+    ("It was Saudi Arabia.", "Saudi Arabian officials cracked down on toys.", True),
+    ("The fund is from Kazakh owners.", "The fund is from Kazakhstan.", True),
+    ("The winner was John Smith.", "The winner was Johnson Smith.", False),
+    ("The winner was Austria.", "The winner was Australia.", False),
+])
+def test_a_country_is_backed_by_its_peoples_name_and_no_other(claim, text, backed):
+    new = set(content_stems(claim))
+    assert (supports(claim, new, text) > 0) is backed

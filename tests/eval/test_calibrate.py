@@ -52,15 +52,23 @@ def test_each_fit_set_weighs_the_same_however_many_questions_it_has():
     assert math.isclose(sum(o.weight for o in outcomes), 40)
 
 
-def test_the_fit_answers_are_stored_per_reader_and_set_and_a_missing_store_is_empty(tmp_path):
-    groups = {"a.json": [_o(0.5, 1.0, 1)], "b.json": [_o(-1.0, float("-inf"), 0)]}
-    others = {"a.json": [_o(2.0, 2.0, -1)]}
+def test_the_fit_answers_are_stored_per_reader_and_set_with_their_key_and_a_missing_store_is_empty(tmp_path):
+    key = {"sha256": "ab", "split": "fit", "sample": None, "commit": "c1", "settings": {"k": 4}}
+    groups = {"a.json": (key, [_o(0.5, 1.0, 1)]), "b.json": (key, [_o(-1.0, float("-inf"), 0)])}
+    others = {"a.json": (key, [_o(2.0, 2.0, -1)])}
     calibrate.save_outcomes(groups, "m", "small", tmp_path)
     calibrate.save_outcomes(others, "m", "large", tmp_path)
     assert calibrate.load_outcomes("m", "small", tmp_path) == groups
     assert calibrate.load_outcomes("m", "large", tmp_path) == others
     assert calibrate.load_outcomes("m", "third", tmp_path) == {}
     assert calibrate.load_outcomes("other", "small", tmp_path) == {}
+
+
+def test_stored_answers_are_reused_only_for_the_same_content_and_settings_whatever_the_commit():
+    key = {"sha256": "ab", "split": "fit", "sample": None, "commit": "c1", "settings": {"k": 4}}
+    assert calibrate._same(key, {**key, "commit": "c2"})
+    assert not calibrate._same(key, {**key, "sha256": "cd"})
+    assert not calibrate._same(key, {**key, "settings": {"k": 5}})
 
 
 def test_a_fit_sets_hash_covers_the_articles_it_names(tmp_path):
@@ -70,6 +78,16 @@ def test_a_fit_sets_hash_covers_the_articles_it_names(tmp_path):
     questions = tmp_path / "q.json"
     questions.write_text(json.dumps({"articles": "fit", "questions": [
         {"id": "x", "question": "What was the vote?", "answers": ["41 to 26"]}]}))
-    before = calibrate._digest(questions)
+    before = calibrate._digest(calibrate.FitSet(questions))
     article.write_text("The council voted 40 to 27.")
-    assert calibrate._digest(questions) != before
+    assert calibrate._digest(calibrate.FitSet(questions)) != before
+
+
+def test_a_feature_held_monotone_never_gets_a_negative_weight():
+    """Unanswerable fit questions written to overlap the text make relevance look like evidence against answering;
+    held monotone, its weight stays at zero and the other features carry the fit."""
+    rows = [[j, r] for j, r in ((2, 0.2), (1.5, 0.3), (1, 0.25), (-1, 0.9), (-2, 0.8), (-1.5, 0.95), (0.5, 0.4))]
+    labels = [1, 1, 1, 0, 0, 0, 1]
+    free, _ = calibrate.fit_logistic(rows, labels)
+    held, _ = calibrate.fit_logistic(rows, labels, monotone=(0, 1))
+    assert free[1] < 0 and held[1] == 0.0 and held[0] > 0
