@@ -3,6 +3,7 @@ against its own parts on this machine. `make bench` or `.venv/bin/python bench/b
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -127,7 +128,7 @@ def synthetic(base: np.ndarray, n: int, rng) -> np.ndarray:
     return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
 
 
-def bench_search(settings: Settings, sizes: list[int], milvus: bool) -> None:
+def bench_search(settings: Settings, sizes: list[int]) -> None:
     import faiss
 
     embedder = pipeline.embedder_for(settings)
@@ -149,8 +150,6 @@ def bench_search(settings: Settings, sizes: list[int], milvus: bool) -> None:
         for name, index in kinds.items():
             row(f"search {name} @ {n:,} chunks: p50 ms / recall@5", measure(index, queries, truth),
                 f"build {build:.1f}s" if name == "hnsw" else "exact")
-        if milvus:
-            bench_milvus(vectors, queries, truth, n)
 
 
 def measure(index, queries, truth) -> str:
@@ -164,12 +163,41 @@ def measure(index, queries, truth) -> str:
     return f"{median(times) * 1000:.2f} / {np.mean(recall):.3f}"
 
 
-def bench_milvus(vectors, queries, truth, n) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        t = time.perf_counter()
-        index = vectors_io.MilvusVectors.create(str(Path(tmp) / "bench.db"), "bench", vectors)
-        build = time.perf_counter() - t
-        row(f"search milvus-lite @ {n:,}: p50 ms / recall@5", measure(index, queries, truth), f"load {build:.1f}s")
+def bench_stores(settings: Settings, milvus_uri: str | None) -> None:
+    """Hybrid retrieval (dense + BM25, RRF) over the 15 SQuAD dev15 articles, in the index folder (FAISS + bm25s)
+    and in Milvus (one server-side hybrid search): recall@5 of every answerable question's gold paragraph answer
+    and the median search latency, the same embedder for both."""
+    from qa.eval.metrics import contains
+
+    data = json.loads(SQUAD.read_text())
+    articles = [make_article(f"a{i}", text, title) for i, (title, text) in enumerate(squad_texts())]
+    cases = [(qa["question"], [a["text"] for a in qa["answers"]]) for article in data["data"]
+             for p in article["paragraphs"] for qa in p["qas"] if not qa.get("is_impossible")]
+    with tempfile.TemporaryDirectory() as tmp, _milvus(milvus_uri, Path(tmp) / "milvus") as uri:
+        for name, store in (("FAISS + bm25s (folder)", "faiss"), ("Milvus (server, hybrid_search)", f"{uri}/bench")):
+            stored = replace(settings, index=Path(tmp) / "folder", vector_store=store)
+            pipeline.add_articles(articles, stored)
+            answerer = Answerer(stored)
+            index, embedder = answerer.index(), answerer.embedder
+            times, hits = [], 0
+            for question, golds in cases:
+                t = time.perf_counter()
+                passages = index.search(embedder, question, 5, settings.candidates)
+                times.append(time.perf_counter() - t)
+                hits += any(contains(p.text, g) for p in passages for g in golds)
+            row(f"hybrid search, {name}: p50 ms / recall@5", f"{median(times) * 1000:.1f} / {hits / len(cases):.3f}",
+                f"{len(cases)} SQuAD dev15 questions")
+
+
+@contextlib.contextmanager
+def _milvus(uri: str | None, data_dir: Path):
+    if uri:
+        yield uri
+        return
+    from tests.helpers.milvus_server import milvus_server
+
+    with milvus_server(data_dir) as started:
+        yield started
 
 
 def bench_conversion(settings: Settings) -> None:
@@ -224,20 +252,26 @@ def bench_cold_start() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="10³ and 10⁴ chunks only")
-    parser.add_argument("--milvus", action="store_true", help="also measure the Milvus adapter (milvus-lite)")
+    parser.add_argument("--milvus", metavar="URI", help="a Milvus server to compare with (default: milvus-lite's, "
+                                                          "started here on 127.0.0.1)")
+    parser.add_argument("--only", choices=("stores",), help="only the store comparison")
     parser.add_argument("--profiles", default="fast,mixed,accurate", help="answer profiles to time, side by side")
     parser.add_argument("--write", action="store_true", help="replace the speed table in README.md")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
+    if args.only == "stores":
+        bench_stores(settings, args.milvus)
+        return
     seed = json.loads(SEED.read_text())
     for profile in args.profiles.split(","):
         profiled = replace(settings, profile=profile)
         pipeline.warm_up(profiled)
         bench_answers(profiled, [q["question"] for q in seed["questions"]])
     bench_indexing(settings)
-    bench_search(settings, [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000], args.milvus)
+    bench_search(settings, [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])
+    bench_stores(settings, args.milvus)
     row("peak RSS (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", "this process")
     bench_conversion(settings)
     bench_cold_start()

@@ -53,7 +53,7 @@ def cmd_index_remove(args) -> int:
 
 
 def cmd_index_list(args) -> int:
-    from .pipeline import open_index
+    from .pipeline import open_index, store_for
 
     settings = _settings(args)
     loaded = open_index(settings)
@@ -65,8 +65,22 @@ def cmd_index_list(args) -> int:
         return 0
     for a in records:
         print(f"{a.id}\t{a.date or '-'}\t{a.title}\t{a.origin or '-'}")
-    print(f"{len(records)} article(s), {len(loaded.chunks)} chunks, embedder {loaded.manifest.embedder}",
-          file=sys.stderr)
+    print(f"{len(records)} article(s), {sum(a.chunks for a in records)} chunks, embedder {loaded.manifest.embedder}, "
+          f"generation {loaded.manifest.generation}, in {store_for(settings).where}", file=sys.stderr)
+    return 0
+
+
+def cmd_index_migrate(args) -> int:
+    from .pipeline import migrate_index, store_for
+    from .progress import bars
+    from .settings import Settings
+
+    settings = _settings(args)
+    Settings(vector_store=args.to)  # checked like any setting before anything is read
+    manifest = migrate_index(settings, args.to, bars())
+    target = store_for(replace(settings, vector_store=args.to))
+    print(f"copied {len(manifest.articles)} article(s) from {store_for(settings).where} to {target.where} "
+          f"(generation {manifest.generation}); set QA_VECTOR_STORE={args.to} to use it")
     return 0
 
 
@@ -157,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_index_list)
     p = index.add_parser("rebuild", parents=[index_opt], help="re-chunk and re-embed every stored article")
     p.set_defaults(func=cmd_index_rebuild)
+    p = index.add_parser("migrate", parents=[index_opt],
+                         help="copy the index (texts, chunks, vectors: nothing embedded again) to another store")
+    p.add_argument("--to", required=True, metavar="STORE",
+                   help="milvus://HOST:PORT[/NAME], http(s)://HOST:PORT[/NAME], milvus-lite or faiss")
+    p.set_defaults(func=cmd_index_migrate)
 
     p = sub.add_parser("ask", parents=[index_opt], help="ask a question")
     p.add_argument("question")

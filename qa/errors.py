@@ -21,6 +21,14 @@ class IndexLockedError(QAError):
     pass
 
 
+class IndexConflictError(QAError):
+    """Another writer committed a generation while this one was being built: write again on the newer one."""
+
+
+class IndexStoreError(QAError):
+    """The store named in QA_VECTOR_STORE cannot be reached or used."""
+
+
 class ModelError(QAError):
     """Model weights are missing, corrupt or cannot be loaded."""
 

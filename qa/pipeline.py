@@ -10,7 +10,8 @@ from pathlib import Path
 
 from .answering import Answerer, History, Models
 from .embedding import get_embedder
-from .index import Change, IndexWriter, LoadedIndex, Manifest, read_manifest
+from .errors import IndexConflictError, IndexMissingError
+from .index import Change, IndexWriter, LoadedIndex, Manifest, open_store
 from .ingest import load_sources
 from .progress import Progress, quiet
 from .settings import Settings
@@ -23,6 +24,7 @@ _answerers: dict[Settings, Answerer] = {}
 _models = Models()
 _answerers_lock = threading.Lock()
 log = logging.getLogger(__name__)
+WRITE_ATTEMPTS = 5
 
 
 def _settings(index, settings: Settings | None) -> Settings:
@@ -35,6 +37,11 @@ def embedder_for(settings: Settings):
                        lambda: get_embedder(settings.embedder, settings.threads))
 
 
+def store_for(settings: Settings):
+    """Where the index of these settings lives (index.open_store)."""
+    return open_store(settings.index, settings.vector_store, settings.milvus_token)
+
+
 def sync_bundled(settings: Settings, progress: Progress = quiet) -> Change | None:
     """Make the index match <index>/articles (the bundled article, or files a user dropped there): new and
     changed files are indexed, articles whose file was deleted are removed, and an article a user removed
@@ -42,19 +49,23 @@ def sync_bundled(settings: Settings, progress: Progress = quiet) -> Change | Non
     folder = settings.index / "articles"
     if not folder.is_dir():
         return None
-    manifest = read_manifest(settings.index)
     articles, skipped = load_sources([folder], settings.max_article_bytes)
     for skip in skipped:
         log.warning("bundled %s not indexed: %s", skip.source, skip.reason)
-    todo, gone = _sync_plan(manifest, folder, articles, {s.source for s in skipped})
-    if not todo and not gone and manifest is not None:
-        return None
-    with _writer(settings, progress) as writer:
+    unreadable = {s.source for s in skipped}
+
+    def sync(writer: IndexWriter) -> Change | None:
+        todo, gone = _sync_plan(writer.previous, folder, articles, unreadable)
+        if not todo and not gone and writer.previous is not None:
+            return None
         for article_id in gone:
             writer.remove(article_id, remember=False)
-        change = writer.add(todo, explicit=False)
-        writer.commit()
-    return change
+        return writer.add(todo, explicit=False)
+
+    manifest = store_for(settings).current()
+    if manifest is not None and _sync_plan(manifest, folder, articles, unreadable) == ([], []):
+        return None  # nothing changed: not even opened for writing
+    return _write(settings, progress, sync)
 
 
 def _sync_plan(manifest: Manifest | None, folder: Path, articles: list[Article],
@@ -70,9 +81,20 @@ def _sync_plan(manifest: Manifest | None, folder: Path, articles: list[Article],
     return todo, gone
 
 
-def _writer(settings: Settings, progress: Progress, fresh: bool = False) -> IndexWriter:
-    return IndexWriter(settings.index, embedder_for(settings), settings.chunking, progress, fresh=fresh,
-                       vector_store=settings.vector_store)
+def _write(settings: Settings, progress: Progress, operation, fresh: bool = False):
+    """`operation(writer)` under the store's lock, then committed. On a Milvus server writers do not lock: one that
+    finds another's generation committed meanwhile does its work again on the newer one."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with IndexWriter(store_for(settings), embedder_for(settings), settings.chunking, progress,
+                             fresh=fresh) as writer:
+                result = operation(writer)
+                writer.commit()
+                return result
+        except IndexConflictError:
+            if attempt == WRITE_ATTEMPTS - 1:
+                raise
+            log.info("another writer committed first; writing again on its generation")
 
 
 def read_sources(items: Sequence[str], settings: Settings):
@@ -81,25 +103,41 @@ def read_sources(items: Sequence[str], settings: Settings):
 
 
 def add_articles(articles: list[Article], settings: Settings, progress: Progress = quiet) -> Change:
-    with _writer(settings, progress) as writer:
-        change = writer.add(articles)
-        writer.commit()
-    return change
+    return _write(settings, progress, lambda writer: writer.add(articles))
 
 
 def remove_articles(ids: Sequence[str], settings: Settings) -> Change:
-    with _writer(settings, quiet) as writer:
+    def remove(writer: IndexWriter) -> Change:
         for article_id in ids:
             writer.remove(article_id)
-        writer.commit()
-    return writer.change
+        return writer.change
+
+    return _write(settings, quiet, remove)
 
 
 def rebuild_index(settings: Settings, progress: Progress = quiet) -> Manifest:
     """Re-chunk and re-embed every stored text with the current settings: the fix for a mismatch."""
-    with _writer(settings, progress, fresh=True) as writer:
+    def rebuild(writer: IndexWriter) -> None:
         writer.rebuild()
-        return writer.commit()
+
+    _write(settings, progress, rebuild, fresh=True)
+    return store_for(settings).current()
+
+
+def migrate_index(settings: Settings, to: str, progress: Progress = quiet) -> Manifest:
+    """Copy the index of `settings` into the store `to` (a Milvus server, or back to a folder): texts, chunks and
+    vectors as they are, nothing embedded again."""
+    source = store_for(settings)
+    manifest = source.current()
+    if manifest is None:
+        raise IndexMissingError(f"no index in {source.where} to migrate")
+    from .index.writer import Contents
+
+    contents = Contents.from_index(source.open_any(manifest))
+    target = store_for(replace(settings, vector_store=to))
+    with target.lock():
+        return target.commit(contents, manifest.embedder, manifest.dimension, manifest.chunking, target.current(),
+                             progress)
 
 
 def answerer_for(settings: Settings) -> Answerer:

@@ -14,16 +14,13 @@ EXAMPLE_USER = (
     "Question: How much money did the council approve?"
 )
 EXAMPLE_ANSWER = "The council approved $2 million for the parks [2]."
-# The answerability judge: the model's yes/no log-odds for each of these phrasings (combined with the
-# evidence relevance in grounding.answerability, whose weights are fitted to these exact texts), on the best
-# evidence sentence. The pair separated answerable from unanswerable SQuAD questions better than either
-# phrasing alone, a plainer "does the passage state the answer", word coverage or embedding similarity.
+# The answerability judge: the model's yes/no log-odds for each of these phrasings (combined with the sentence's
+# relevance by the weights the calibration fits to these exact texts), on each candidate sentence read after what
+# it leans on. One phrasing: judging three candidates in context, a second phrasing of each cost as much again and,
+# on the fit sets, separated no better (the pair had helped when only the best sentence, alone, was judged).
 JUDGES = (
     ("Reply with Yes or No only.",
      "Passage: {passage}\n\nCan this question be answered using only the passage above? Question: {question}"),
-    ("Reply with Yes or No only.",
-     "Read the passage and the question.\n\nPassage: {passage}\nQuestion: {question}\n\n"
-     "Is the answer to the question written in the passage?"),
 )
 # The check of every answer sentence against the span it cites, two readings, both needed (the lower log-odds
 # of Yes counts): does it answer the question, by the span (ENTAILMENT); does the span state it (STATED)? On

@@ -33,8 +33,10 @@ class Settings:
     # auto: ctranslate2 for the packaged model, transformers for a model named in `llm`.
     backend: str = "auto"
     cache: Path = field(default_factory=_default_cache)
-    # "faiss" (files in the index folder), "milvus-lite" (a Milvus Lite database there) or a Milvus server URI.
+    # Where the index lives: "faiss" (files in the index folder), "milvus-lite" (a Milvus Lite file there, for one
+    # process) or a Milvus server holding all of it: milvus://HOST:PORT[/NAME] or http(s)://HOST:PORT[/NAME].
     vector_store: str = "faiss"
+    milvus_token: str = field(default="", repr=False)  # a Milvus server's "user:password" or API key
     threads: int = 2
     chunk_chars: int = 700
     chunk_overlap_chars: int = 150
@@ -109,7 +111,7 @@ PROFILES = {"fast": ("qwen2.5-coder-0.5b", "qwen2.5-coder-0.5b"),
 
 BACKENDS = ("auto", "ctranslate2", "transformers")
 STORES = ("faiss", "milvus-lite")
-STORE_SCHEMES = ("http", "https", "tcp", "unix")
+STORE_SCHEMES = ("milvus", "http", "https", "tcp")
 
 
 def own_model(llm: str) -> str:
@@ -139,9 +141,9 @@ def _check_store(value: str) -> None:
     if value in STORES:
         return
     parts = urlsplit(value)
-    if parts.scheme not in STORE_SCHEMES or not (parts.netloc or parts.path):
-        raise SettingsError(f"QA_VECTOR_STORE must be {' or '.join(STORES)}, or a Milvus server address "
-                            f"(http://HOST:PORT); got {value!r}")
+    if parts.scheme not in STORE_SCHEMES or not parts.netloc or not re.fullmatch(r"[A-Za-z0-9_]*", parts.path.strip("/")):
+        raise SettingsError(f"QA_VECTOR_STORE must be {' or '.join(STORES)}, or a Milvus server as "
+                            f"milvus://HOST:PORT[/NAME] (NAME: letters, digits, _); got {value!r}")
 
 
 _FORMS = {"int": (int, "a whole number, e.g. 4"), "float": (float, "a number, e.g. 0.5")}

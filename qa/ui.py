@@ -4,7 +4,6 @@ import html
 import json
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -31,7 +30,6 @@ CSS = """
 #article-view mark { background: #ffe58a; padding: 0 2px; border-radius: 3px; }
 #article-view .text { white-space: pre-wrap; max-height: 520px; overflow-y: auto; }
 """
-_feedback_lock = threading.Lock()
 log = logging.getLogger(__name__)
 
 
@@ -74,6 +72,11 @@ def _why(trace: Trace) -> str:
 
 
 def _evidence_html(trace: Trace) -> str:
+    """The sentences the judge read, with its answerability for each; else the best evidence, with relevance."""
+    rows = "".join(f"<li>{html.escape(j.sentence.text)} <span class='score'>(answerability {j.answerability:+.2f}, "
+                   f"relevance {j.sentence.relevance:.2f})</span></li>" for j in trace.judged)
+    if rows:
+        return f"<div>What the judge read:</div><ol class='evidence'>{rows}</ol>"
     rows = "".join(f"<li>{html.escape(s.text)} <span class='score'>(relevance {s.relevance:.2f})</span></li>"
                    for s in trace.evidence[:3])
     return f"<div>Best evidence:</div><ol class='evidence'>{rows}</ol>" if rows else ""
@@ -106,7 +109,10 @@ def record_feedback(path: Path, turn: dict, liked: bool) -> None:
     """One JSON line per vote: the question, the answer and its citations."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "liked": liked, **turn}, ensure_ascii=False)
-    with _feedback_lock, open(path, "a", encoding="utf-8") as handle:
+    from filelock import FileLock
+
+    # Votes arrive from every worker thread and every app server sharing the folder: one line at a time.
+    with FileLock(str(path) + ".lock"), open(path, "a", encoding="utf-8") as handle:
         handle.write(line + "\n")
 
 

@@ -66,6 +66,7 @@ def test_bad_files_get_one_line_each_and_good_ones_are_indexed(index_dir, tmp_pa
     (["ask", "And the stake?", "--history", '["Who reported it?"]'], "[question, answer] pairs"),
     (["ask", "And the stake?", "--history", "[[1, 2]"], "--history is not valid JSON"),
     (["index", "add", "https://example.com/a b"], "https://example.com/a b: not a valid URL"),
+    (["ask", "How many aircraft?", "--as-of", "last week"], "as_of must be a day as YYYY-MM-DD"),
     (["index", "add", "http://[::1/story.html"], "http://[::1/story.html: not a valid URL"),
 ])
 def test_bad_input_is_one_line_and_non_zero(index_dir, capsys, argv, message):
@@ -128,7 +129,7 @@ def test_a_web_page_is_added_by_url_and_listed_with_its_source(index_dir, capsys
     ("QA_MAX_NEW_TOKENS", "0", "QA_MAX_NEW_TOKENS must be at least 1; got 0"),
     ("QA_URL_TIMEOUT_S", "0", "QA_URL_TIMEOUT_S must be at least 0.001; got 0.0"),
     ("QA_CHUNK_OVERLAP_CHARS", "700", "QA_CHUNK_OVERLAP_CHARS must be less than QA_CHUNK_CHARS (700); got 700"),
-    ("QA_VECTOR_STORE", "fiass", "QA_VECTOR_STORE must be faiss or milvus-lite, or a Milvus server address"),
+    ("QA_VECTOR_STORE", "fiass", "QA_VECTOR_STORE must be faiss or milvus-lite, or a Milvus server as milvus://HOST:PORT"),
     ("QA_PROFILE", "fasst", "QA_PROFILE must be one of fast, mixed, accurate; got 'fasst'"),
     ("QA_BACKEND", "onnx", "QA_BACKEND must be one of auto, ctranslate2, transformers; got 'onnx'"),
 ])

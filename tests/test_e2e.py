@@ -10,6 +10,7 @@ from qa import answer, pipeline
 from qa.cli import main
 from qa.eval.metrics import contains
 from qa.generation import TransformersGenerator
+from qa.ingest import make_article
 from qa.models import smollm2_gguf
 from qa.prompts import build, judges
 from qa.settings import Settings
@@ -145,3 +146,24 @@ def test_the_answer_check_reads_recorded_model_answers_by_meaning(tmp_path, ques
                          Trace(question, question))
     claim = verify.claims(raw)[0].text
     assert (claim.rstrip(".") in result.text) is kept and (claim in result.rejected) is not kept
+
+
+KESSING = ("Kessing approves second bridge over the Marl. The Kessing town council on Thursday approved a second road "
+           "bridge over the river Marl, ending a four-year dispute with the regional government. The bridge will cost "
+           "7.5 million euros and is due to open in 2028, the mayor, Ilse Brandt, told reporters. Construction work is "
+           "expected to start next spring.")
+
+
+@pytest.mark.parametrize("question, gold", [
+    ("How much will the bridge cost?", "7.5 million euros"),
+    ("How much will the new bridge over the Marl cost?", "7.5 million"),
+    ("When is the second Marl bridge due to open?", "2028"),
+    ("Who is the mayor of Kessing?", "Ilse Brandt"),
+    ("When will construction of the Marl bridge start?", "next spring"),
+])
+def test_questions_that_name_their_subject_are_answered_from_the_sentence_that_leans_on_it(real, question, gold):
+    """Issue 23's three-sentence article (never in a fit or tuned set): the answering sentence says "the bridge"."""
+    pipeline.add_articles([make_article("kessing", KESSING, date="2026-11-20")], real)
+    result = answer(question, settings=real)
+    assert not result.abstained and contains(result.text, gold), result.text
+    assert result.citations and all(c.article_id == "kessing" for c in result.citations)

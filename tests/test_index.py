@@ -3,7 +3,7 @@ import json
 import pytest
 
 from qa.errors import IndexLockedError, IndexMismatchError, IndexMissingError
-from qa.index import Chunking, IndexWriter, load, read_manifest, writer as index_writer
+from qa.index import Chunking, FolderStore, IndexWriter, load, read_manifest, writer as index_writer
 from qa.index.layout import FORMAT_VERSION
 from qa.ingest import make_article
 
@@ -13,7 +13,7 @@ CHUNKING = Chunking(200, 50)
 
 
 def _writer(directory, embedder=None, fresh=False, chunking=CHUNKING):
-    return IndexWriter(directory, embedder or FakeEmbedder(), chunking, fresh=fresh)
+    return IndexWriter(FolderStore(directory), embedder or FakeEmbedder(), chunking, fresh=fresh)
 
 
 def _load(directory, embedder_id=FakeEmbedder.id, chunking=CHUNKING):

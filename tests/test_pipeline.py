@@ -2,7 +2,6 @@ import pytest
 
 from qa import answer, search, stream_answer
 from qa.answering.evidence import select_evidence
-from qa.index.search import idf
 from qa.errors import IndexMissingError, QuestionError
 from qa.pipeline import add_articles, answerer_for, open_index, read_sources, sync_bundled
 from qa.types import Answer, Stage
@@ -77,7 +76,7 @@ def test_follow_up_is_answered_from_the_story_just_told(bundled):
     query = answerer.query("And what stake does the seller keep?", history)
     assert "According to Bloomberg" in query.topic.text
     passages = search(query.text, k=bundled.k, settings=bundled)
-    shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), idf(loaded),
+    shown, i = select_evidence(query, passages, loaded.texts, FakeEmbedder(), loaded.idf,
                                bundled.prompt_sentences).best
     assert "retain 30%" in shown.sentences[i].text
     assert answerer.query("And what about them?", [("Write a poem about cats.", None)]).topic is None

@@ -12,8 +12,7 @@ from functools import cached_property
 from ..embedding import Embedder, get_embedder
 from ..errors import IndexMissingError, ModelError
 from ..generation import Generator, generator_for, judge_for
-from ..index import LoadedIndex, load, read_manifest
-from ..index.search import idf, search
+from ..index import LoadedIndex, open_store
 from ..settings import Settings
 from ..types import Answer, Passage, Query, Stage, Trace
 from . import cite, decide, gate, read, verify
@@ -74,6 +73,7 @@ class Answerer:
         self.settings = settings
         self.models = models or Models()
         self._index: LoadedIndex | None = None
+        self._head = None
         self._lock = threading.Lock()
 
     @cached_property
@@ -106,22 +106,27 @@ class Answerer:
         self.embedder.warm_up()
         _ = self.writer, self.judge, self.calibration
 
+    @cached_property
+    def store(self):
+        return open_store(self.settings.index, self.settings.vector_store, self.settings.milvus_token)
+
     def index(self) -> LoadedIndex:
-        """The current generation of the index. Read only."""
-        folder = self.settings.index
+        """The live generation of the index (a LoadedIndex, or a MilvusGeneration that reads the same way), opened
+        again when a writer has committed a new one. Read only."""
         with self._lock:
-            manifest = read_manifest(folder)
-            if manifest is None:
+            head = self.store.head()
+            if head is None:
+                folder = self.settings.index
                 hint = ("`qa index sync` (or `make run`) indexes the articles in it" if (folder / "articles").is_dir()
                         else f"add articles with `qa index add PATH --index {folder}`")
-                raise IndexMissingError(f"no index at {folder} yet; {hint}")
-            if self._index is None or self._index.manifest.generation != manifest.generation:
-                self._index = load(folder, self.embedder.id, self.settings.chunking)
+                raise IndexMissingError(f"no index in {self.store.where} yet; {hint}")
+            if self._index is None or self._head != head:
+                self._index, self._head = self.store.open(self.embedder.id, self.settings.chunking), head
             return self._index
 
     def search(self, question: str, k: int = 5) -> list[Passage]:
         question = clean_question(question, self.settings.max_question_chars)
-        return search(self.index(), self.embedder, question, k, self.settings.candidates)
+        return self.index().search(self.embedder, question, k, self.settings.candidates)
 
     # The stages, each alone (as the stream below runs them; `index` is the generation a question reads).
 
@@ -140,15 +145,15 @@ class Answerer:
                                             told.relevance, shown.passage.date))
 
     def retrieve(self, query: Query, index: LoadedIndex | None = None) -> list[Passage]:
-        return search(index or self.index(), self.embedder, query.text, self.settings.k, self.settings.candidates,
-                      query.as_of)
+        return (index or self.index()).search(self.embedder, query.text, self.settings.k, self.settings.candidates,
+                                              query.as_of)
 
     def evidence(self, query: Query, passages: list[Passage] | None = None,
                  index: LoadedIndex | None = None) -> Evidence:
         """The evidence sentences for the prompt, from `passages` (else retrieved)."""
         index = index or self.index()
         passages = self.retrieve(query, index) if passages is None else passages
-        return select_evidence(query, passages, index.texts, self.embedder, idf(index), self.settings.prompt_sentences)
+        return select_evidence(query, passages, index.texts, self.embedder, index.idf, self.settings.prompt_sentences)
 
     def gate(self, query: Query, evidence: Evidence) -> tuple[gate.Gate, str | None]:
         """The judge's answerability when the evidence is worth judging, and the rule that refuses, if one does."""

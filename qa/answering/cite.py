@@ -2,9 +2,11 @@
 two articles report differently is shown from both, newest first; or the honest abstention."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import replace
 
+from ..index.search import RECENT
 from ..lexical import names
 from ..prompts import ABSTENTION, CONFLICT, CONFLICT_PART
 from ..types import Answer, Citation, Passage, Sentence, Trace
@@ -38,12 +40,13 @@ def answer(question: str, draft: str, kept: tuple[Backed, ...], evidence: Eviden
            entails: Entails | None, limits: decide.Thresholds, trace: Trace) -> Answer:
     """The kept sentences with their citations, or both sources where the first one's fact is reported
     otherwise elsewhere."""
-    shown = _conflicting(question, kept[0], evidence, entails, limits) or kept
+    conflict = _conflicting(question, kept[0], evidence, entails, limits)
     citations: list[Citation] = []
     parts = []
-    for backed in shown:
+    for backed in conflict or kept:
         citation = _citation(backed, texts, citations)
-        parts.append(_with_marker(backed.text, citation.number))
+        when = _reported(citation) if RECENT.search(question) and not conflict else ""
+        parts.append(_with_marker(backed.text, citation.number, when))
     return Answer(text=" ".join(parts), abstained=False, citations=citations, passages=_passages(evidence),
                   raw_text=draft, question=question, trace=trace)
 
@@ -81,8 +84,7 @@ def _conflicting(question: str, first: Backed, evidence: Evidence, entails: Enta
         for sentence in other.sentences:
             similar = float(sentence.vector @ anchor) / max(float((anchor @ anchor) ** 0.5), 1e-9)
             if (similar >= CONFLICT_COSINE and names(sentence.text) != anchor_names
-                    and decide.passes_check(entails([Claimed(question, sentence.text, sentence.text,
-                                                             sentence.context)])[0], limits)):
+                    and decide.passes_check(entails([Claimed(question, sentence.text, sentence.text)])[0], limits)):
                 pair = sorted([(first.shown, first.span), (other, (sentence,))],
                               key=lambda p: p[0].passage.date or "", reverse=True)
                 return tuple(Backed(_conflict_text(i, s.passage, span), span, s) for i, (s, span) in enumerate(pair))
@@ -96,14 +98,22 @@ def _conflict_text(position: int, passage: Passage, span: tuple[Sentence, ...]) 
     return template.format(title=passage.title, when=when, quote=quoted(quote))
 
 
-def _with_marker(text: str, number: int) -> str:
-    """The marker goes before the closing full stop of a written sentence, after a quotation. An initialism
-    keeps its own dots ("the U.S. [1]."), and one closing mark is enough (a marker the model put after an
-    initialism leaves two dots behind when it is taken out)."""
+def _reported(citation: Citation) -> str:
+    """When a question about "this week" or "the latest" is answered: the day its source was published."""
+    if not citation.date:
+        return ""
+    day = dt.date.fromisoformat(citation.date)
+    return f", reported on {day.day} {day:%B %Y}"
+
+
+def _with_marker(text: str, number: int, when: str = "") -> str:
+    """The marker goes before the closing full stop of a written sentence (then `when` it was reported), after a
+    quotation. An initialism keeps its own dots ("the U.S. [1]."), and one closing mark is enough (a marker the
+    model put after an initialism leaves two dots behind when it is taken out)."""
     if text.endswith("”"):
-        return f"{text} [{number}]."
+        return f"{text} [{number}]{when}."
     body = text.rstrip(".!?")
     end = text[len(body):]
     if end.startswith(".") and INITIALISM.search(body):
         body, end = body + ".", end[1:]
-    return f"{body} [{number}]{end[:1] or '.'}"
+    return f"{body} [{number}]{when}{end[:1] or '.'}"

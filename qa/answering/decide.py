@@ -75,6 +75,8 @@ def adds_kind(kind: str | None, text: str, new: set[str], hard_only: bool = Fals
         return bool(numbers)
     if kind == "time":
         return bool(numbers or {w.lower() for w in re.findall(r"[A-Za-z]+", text)} & TIME_WORDS)
+    if kind.startswith("name:"):  # "the South Korean show" describes the show asked about; it does not name it
+        text = re.sub(rf"(\b[A-Z][\w'’-]*\s+)+{kind[5:]}\b", " ", text)
     return bool(names(text) & new)
 
 

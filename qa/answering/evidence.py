@@ -20,8 +20,8 @@ INJECTION = re.compile(r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|ru
 # questions: counting that sentence's words raised the best sentence's hits from 76.6 to 77.8 % and from
 # 80.4 to 80.9 %; a pronoun anywhere in the sentence, or only the personal pronouns, did worse.
 ANAPHOR = re.compile(r"^(He|She|It|They|His|Her|Its|Their|This|These|Those)\b")
-LEAN_SENTENCES = 2  # sentences before an evidence sentence that its judge and check read with it
-LEAN_CHARS = 400
+LEAN_SENTENCES = 1  # sentences before an evidence sentence that its judge and check read with it
+LEAN_CHARS = 300
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,12 @@ import re
 
 from ..lexical import stem
 
+# Things that go by a proper name.
+NAMED = ("company", "companies", "firm", "automaker", "carmaker", "airline", "bank", "brand", "retailer", "network",
+         "country", "countries", "nation", "state", "states", "city", "cities", "province", "region", "island",
+         "show", "series", "movie", "film", "song", "album", "book", "singer", "band", "rapper", "actor", "actress",
+         "team", "club", "league", "player", "athlete", "star", "president", "leader", "politician", "senator",
+         "party", "agency", "organization", "organisation", "university", "newspaper", "app", "platform")
 # First match wins.
 ANSWER_TYPES = (
     (re.compile(r"^\W*(\w+ )?(how much\b.*\b(cost|costs|pay|paid|spend|spent|worth|price|charge|charged|"
@@ -17,6 +23,8 @@ ANSWER_TYPES = (
     (re.compile(r"^\W*(when|in what year|what (year|date|day|month|century|decade))\b", re.I), "time"),
     (re.compile(r"^\W*(who|whom|whose)\b", re.I), "name"),
 )
+# "Which show …?", "What country …?": a thing that goes by a name, so the answer must name one: kind "name:show".
+NAMED_THING = re.compile(r"\b(?:which|what)\s+(?:\w+\s+){0,2}?(" + "|".join(NAMED) + r")\b", re.I)
 # Kinds no answer can lack, so evidence without them cannot answer. The others only check the model's
 # claims: "When?" may be answered "under the Tang dynasty", "Who?" by "other members" (SQuAD dev: making
 # them hard too lost right answers).
@@ -34,4 +42,6 @@ TIME_WORDS = frozenset("january february march april may june july august septem
 
 
 def answer_kind(question: str) -> str | None:
-    return next((kind for pattern, kind in ANSWER_TYPES if pattern.search(question)), None)
+    kind = next((kind for pattern, kind in ANSWER_TYPES if pattern.search(question)), None)
+    thing = NAMED_THING.search(question) if kind is None else None
+    return f"name:{thing.group(1).lower()}" if thing else kind

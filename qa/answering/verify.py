@@ -186,15 +186,16 @@ def _supporting(claim: Claim, new: set[str], evidence: Evidence) -> tuple[tuple[
 
 def _checked_quote(question: str, evidence: Evidence, entails: Entails | None,
                    limits: decide.Thresholds) -> list[tuple[Backed, ClaimCheck]]:
-    """The best evidence sentence, verbatim, if the judge reads it as an answer to the question and it holds
-    the kind of thing asked for; without a judge, nothing. An unchecked quote is a confident wrong answer as
-    often as not."""
+    """The best evidence sentence, verbatim, if the judge reads it, alone as it will be shown, as an answer to the
+    question and it holds the kind of thing asked for; without a judge, nothing. An unchecked quote is a confident
+    wrong answer as often as not, and so is one that answers only with what it leans on ("The show also won best
+    musical." after the sentence that names the show)."""
     shown, i = evidence.best
     best = shown.sentences[i]
     new = set(content_stems(best.text)) - evidence.question_stems
     if entails is None or not decide.adds_kind(evidence.kind, best.text, new):
         return []
-    score = entails([Claimed(question, best.text, best.text, best.context)])[0]
+    score = entails([Claimed(question, best.text, best.text)])[0]  # read alone: it is shown alone
     if not decide.passes_check(score, limits):
         return []
     text = quoted(best.text)

@@ -279,8 +279,7 @@ def _candidate_rows(fit: FitSet, settings, progress: Progress) -> tuple[list[lis
     from .metrics import contains
 
     cases, articles = fit_cases(fit)
-    index = articles_index(articles, settings) if articles is not None else settings.index
-    answerer = pipeline.answerer_for(replace(settings, index=index))
+    answerer = pipeline.answerer_for(articles_index(articles, settings) if articles is not None else settings)
     rows, labels = [], []
     for n, case in enumerate(cases):
         query = Query(case.question, as_of=case.asked)

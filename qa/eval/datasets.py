@@ -93,10 +93,11 @@ def _squad_cases(data: dict) -> list[Case]:
     return cases
 
 
-def articles_index(path: Path, settings: Settings) -> Path:
-    """The articles an eval file is asked of (a SQuAD file, or a folder of article files) in one index,
-    cached by content and settings so repeated runs are quick."""
-    from ..index import FORMAT_VERSION, read_manifest
+def articles_index(path: Path, settings: Settings) -> Settings:
+    """`settings` asking the index of the articles an eval file is asked of (a SQuAD file, or a folder of article
+    files), built once and kept by content and settings, in the settings' store (a Milvus server: an index of its
+    own beside the user's), so repeated runs are quick."""
+    from ..index import FORMAT_VERSION, open_store, scoped
     from ..pipeline import add_articles
 
     key = hashlib.sha256()
@@ -104,12 +105,14 @@ def articles_index(path: Path, settings: Settings) -> Path:
         key.update(f"{source.relative if path.is_dir() else ''}\0".encode() + source.path.read_bytes())
     key.update(f"{settings.embedder}/{settings.chunk_chars}/{settings.chunk_overlap_chars}/"
                f"{FORMAT_VERSION}".encode())
-    directory = settings.cache / f"eval-{key.hexdigest()[:16]}"
-    if read_manifest(directory) is None:
+    name = f"eval-{key.hexdigest()[:16]}"
+    scoped_settings = replace(settings, index=settings.cache / name,
+                              vector_store=scoped(settings.vector_store, name.replace("-", "_")))
+    if open_store(scoped_settings.index, scoped_settings.vector_store, settings.milvus_token).head() is None:
         from ..progress import bars
 
-        add_articles(_source_articles(path, settings), replace(settings, index=directory), bars())
-    return directory
+        add_articles(_source_articles(path, settings), scoped_settings, bars())
+    return scoped_settings
 
 
 def _source_articles(path: Path, settings: Settings) -> list[Article]:

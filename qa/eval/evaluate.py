@@ -39,7 +39,7 @@ def evaluate(path: Path, settings: Settings, limit: int | None = None, index_giv
              split: str = "all", progress: Progress = quiet) -> Report:
     dataset, cases, articles = select_cases(path, limit, split)
     if articles is not None and not index_given:
-        settings = replace(settings, index=articles_index(articles, settings))
+        settings = articles_index(articles, settings)
     else:  # an explicit command, like `qa serve`: the bundled folder is indexed as it stands
         from ..pipeline import sync_bundled
 

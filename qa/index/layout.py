@@ -7,7 +7,6 @@ from pathlib import Path
 
 from ..errors import IndexMismatchError
 from ..types import Chunking
-from . import vectors as vectors_io
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
@@ -41,7 +40,7 @@ class Manifest:
     articles: tuple[ArticleRecord, ...]
     chunking: Chunking | None = None
     removed: tuple[str, ...] = ()  # origins of bundled articles a user removed: never re-added automatically
-    vector_store: str = vectors_io.FAISS  # or a Milvus URI ("milvus-lite": a database in this folder)
+    vector_store: str = "faiss"  # where it lives: "faiss" (this folder) or the Milvus server's address
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, ensure_ascii=False)

@@ -18,7 +18,8 @@ LOAD_RETRY_S = 10.0  # how long a reader keeps up with a writer that commits gen
 
 
 class LoadedIndex:
-    """One generation of the index, read fully into memory; immutable once built."""
+    """One generation of the index in a folder, read fully into memory; immutable once built. What the answering
+    stages read of a generation (a MilvusGeneration offers the same): manifest, records, texts, idf, search."""
 
     def __init__(self, directory: Path, manifest: Manifest, chunks: list[Chunk], vectors, texts: dict[str, str]):
         self.directory = directory
@@ -28,13 +29,42 @@ class LoadedIndex:
         self.texts = texts
         self.records = {a.id: a for a in manifest.articles}
         self.bm25 = None  # built by search.bm25_ranking on first search
-        self.idf: dict[str, float] | None = None  # search.idf, on first use
+        self._idf: dict[str, float] | None = None
+
+    @property
+    def idf(self) -> dict[str, float]:
+        """The word weights of this generation's chunks, computed once on first use."""
+        if self._idf is None:
+            from .search import idf_table
+
+            self._idf = idf_table([c.text for c in self.chunks])
+        return self._idf
+
+    def search(self, embedder, query: str, k: int, candidates: int, as_of: str | None = None):
+        from .search import search
+
+        return search(self, embedder, query, k, candidates, as_of)
 
     def all_vectors(self) -> np.ndarray:
         n = self.vectors.ntotal
         if n == 0:
             return np.zeros((0, self.manifest.dimension), dtype=np.float32)
         return self.vectors.reconstruct_n(0, n)
+
+    def export(self):
+        """Every article, chunk and vector of this generation, for a writer building the next."""
+        from ..types import Article
+
+        all_vectors = self.all_vectors()
+        chunks: dict[str, list[Chunk]] = {a.id: [] for a in self.manifest.articles}
+        rows: dict[str, list[int]] = {a.id: [] for a in self.manifest.articles}
+        for row, chunk in enumerate(self.chunks):
+            chunks[chunk.article_id].append(chunk)
+            rows[chunk.article_id].append(row)
+        articles = {r.id: Article(id=r.id, title=r.title, text=self.texts[r.id], hash=r.hash, date=r.date,
+                                  source=r.source, url=r.url, origin=r.origin, author=r.author, tags=r.tags)
+                    for r in self.manifest.articles}
+        return articles, chunks, {aid: all_vectors[idx] for aid, idx in rows.items()}
 
 
 def load(directory: Path, embedder_id: str, chunking: Chunking, dimension: int | None = None) -> LoadedIndex:
@@ -59,7 +89,7 @@ def load_files(directory: Path, manifest: Manifest) -> LoadedIndex:
     texts = {a.id: (directory / a.text_file).read_text(encoding="utf-8") for a in manifest.articles}
     table = json.loads((directory / manifest.chunks).read_text(encoding="utf-8"))
     chunks = [Chunk(aid, s, e, texts[aid][s:e]) for aid, s, e in table]
-    vectors = vectors_io.open_vectors(directory, manifest.vectors, manifest.vector_store)
+    vectors = vectors_io.open_vectors(directory, manifest.vectors)
     if vectors.ntotal != len(chunks):
         raise IndexMismatchError(f"index at {directory} is inconsistent ({vectors.ntotal} vectors, "
                                  f"{len(chunks)} chunks); run `qa index rebuild --index {directory}`")

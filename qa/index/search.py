@@ -8,10 +8,14 @@ import re
 
 import numpy as np
 
+from typing import TYPE_CHECKING
+
 from ..embedding import Embedder
 from ..lexical import content_stems
 from ..types import Passage
-from .reader import LoadedIndex
+
+if TYPE_CHECKING:  # the folder's generation calls these with itself
+    from .reader import LoadedIndex
 
 RRF_K = 60  # the constant from Cormack et al.; dampens the head of each ranking
 AS_OF_DEPTH = 4  # searching as of a day, each ranking reaches this many times deeper: later articles drop out
@@ -67,16 +71,17 @@ def search(index: LoadedIndex, embedder: Embedder, query: str, k: int, candidate
     if as_of is not None:
         rankings = [[row for row in ranking if not _later(index, row, as_of)][:candidates] for ranking in rankings]
         if RECENT.search(query):
-            rankings.append(recency_ranking(index, {row for ranking in rankings for row in ranking}, as_of))
+            rows = {row for ranking in rankings for row in ranking}
+            rankings.append(recency({row: _date(index, row) for row in rows}, as_of))
     return [to_passage(index, row, score) for row, score in fuse(rankings)[:k]]
 
 
-def recency_ranking(index: LoadedIndex, rows: set[int], as_of: str) -> list[int]:
-    """`rows`, the articles dated nearest before `as_of` first; undated ones last."""
+def recency(dates: dict[int, str | None], as_of: str) -> list[int]:
+    """The rows whose articles are dated nearest before `as_of` first; undated ones last."""
     def age(row: int) -> tuple[int, int]:
-        date = _date(index, row)
+        date = dates[row]
         return (1, 0) if date is None else (0, (dt.date.fromisoformat(as_of) - dt.date.fromisoformat(date)).days)
-    return sorted(rows, key=lambda row: (age(row), row))
+    return sorted(dates, key=lambda row: (age(row), row))
 
 
 def _date(index: LoadedIndex, row: int) -> str | None:
@@ -100,12 +105,9 @@ def idf_table(chunk_texts: list[str]) -> dict[str, float]:
     for text in chunk_texts:
         for s in set(content_stems(text)):
             df[s] = df.get(s, 0) + 1
-    n = len(chunk_texts)
+    return idf_from_counts(df, len(chunk_texts))
+
+
+def idf_from_counts(df: dict[str, int], n: int) -> dict[str, float]:
+    """BM25's idf from each stem's count of chunks holding it, of `n` chunks."""
     return {s: math.log(1 + (n - d + 0.5) / (d + 0.5)) for s, d in df.items()}
-
-
-def idf(index: LoadedIndex) -> dict[str, float]:
-    """The generation's word weights, computed once on first use."""
-    if index.idf is None:
-        index.idf = idf_table([c.text for c in index.chunks])
-    return index.idf

@@ -28,8 +28,7 @@ from ..ingest.text import text_hash
 from ..progress import Progress, quiet
 from ..types import Article, Chunk
 from . import vectors as vectors_io
-from .layout import LOCK, MANIFEST, FORMAT_VERSION, ArticleRecord, Chunking, Manifest, check_compatible, read_manifest
-from .reader import LoadedIndex, load_files
+from .layout import LOCK, MANIFEST, FORMAT_VERSION, ArticleRecord, Chunking, Manifest, check_compatible
 
 LOCK_TIMEOUT_S = 30.0
 log = logging.getLogger(__name__)
@@ -85,19 +84,11 @@ class Contents:
             self.put(article)
 
     @classmethod
-    def from_index(cls, loaded: LoadedIndex | None) -> "Contents":
+    def from_index(cls, loaded) -> "Contents":
+        """The working copy of a generation (a LoadedIndex or a MilvusGeneration), or an empty one."""
         if loaded is None:
             return cls({}, {}, {}, set())
-        all_vectors = loaded.all_vectors()
-        chunks: dict[str, list[Chunk]] = {a.id: [] for a in loaded.manifest.articles}
-        rows: dict[str, list[int]] = {a.id: [] for a in loaded.manifest.articles}
-        for row, chunk in enumerate(loaded.chunks):
-            chunks[chunk.article_id].append(chunk)
-            rows[chunk.article_id].append(row)
-        articles = {r.id: Article(id=r.id, title=r.title, text=loaded.texts[r.id], hash=r.hash, date=r.date,
-                                  source=r.source, url=r.url, origin=r.origin, author=r.author, tags=r.tags)
-                    for r in loaded.manifest.articles}
-        vectors = {aid: all_vectors[idx] for aid, idx in rows.items()}
+        articles, chunks, vectors = loaded.export()
         return cls(articles, chunks, vectors, set(loaded.manifest.removed))
 
     def put(self, article: Article) -> None:
@@ -141,26 +132,25 @@ def source_key(article: Article) -> str:
 
 
 class IndexWriter:
-    """Add, remove or rebuild under an exclusive lock; `commit` makes the result current atomically."""
+    """Add, remove or rebuild under the store's lock; `commit` makes the result current atomically."""
 
-    def __init__(self, directory: Path, embedder: Embedder, chunking: Chunking, progress: Progress = quiet,
-                 fresh: bool = False, vector_store: str = vectors_io.FAISS):
-        self.directory = Path(directory)
-        self.vector_store = vector_store
+    def __init__(self, store, embedder: Embedder, chunking: Chunking, progress: Progress = quiet,
+                 fresh: bool = False):
+        self.store = store  # index.store.FolderStore or Milvus
         self.embedder = embedder
         self.chunking = chunking
         self.progress = progress
         self.fresh = fresh  # rebuild: read only the stored texts, whatever built the old vectors or chunks
 
     def __enter__(self) -> "IndexWriter":
-        self._lock = write_lock(self.directory)
+        self._lock = self.store.lock()
         self._lock.__enter__()
         try:
-            manifest = read_manifest(self.directory)
+            manifest = self.store.current()
             self.previous = manifest
             if manifest is not None and not self.fresh:
-                check_compatible(manifest, self.embedder.id, self.chunking, self.directory)
-            loaded = load_files(self.directory, manifest) if manifest is not None else None
+                check_compatible(manifest, self.embedder.id, self.chunking, self.store.where)
+            loaded = self.store.open_any(manifest) if manifest is not None else None
         except BaseException:
             self._lock.__exit__(None, None, None)
             raise
@@ -212,7 +202,7 @@ class IndexWriter:
         """`remember`: a bundled article removed by hand is not brought back by the next sync."""
         article = self.contents.pop(article_id)
         if article is None:
-            raise QAError(f"no article '{article_id}' in the index at {self.directory} (see `qa index list`)")
+            raise QAError(f"no article '{article_id}' in the index ({self.store.where}; see `qa index list`)")
         if remember:
             self.contents.removed.add(source_key(article))
         self.change = replace(self.change, removed=self.change.removed + (article_id,))
@@ -234,9 +224,9 @@ class IndexWriter:
     def commit(self) -> Manifest | None:
         if not self.change.changed and self.previous is not None and not self.fresh:
             return self.previous
-        manifest = _write_generation(self.directory, self.contents, self.embedder, self.chunking, self.previous,
-                                     self.vector_store)
-        log.info("index %s: generation %d, %s", self.directory, manifest.generation, self.change.summary())
+        manifest = self.store.commit(self.contents, self.embedder.id, self.embedder.dimension, self.chunking,
+                                     self.previous, self.progress)
+        log.info("index %s: generation %d, %s", self.store.where, manifest.generation, self.change.summary())
         return manifest
 
 
@@ -283,8 +273,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_generation(directory: Path, contents: Contents, embedder: Embedder, chunking: Chunking,
-                      previous: Manifest | None, vector_store: str) -> Manifest:
+def write_generation(directory: Path, contents: Contents, embedder_id: str, dimension: int, chunking: Chunking,
+                     previous: Manifest | None) -> Manifest:
+    """A folder's next generation: new files beside the old, then the manifest swapped in with one rename."""
     generation = (previous.generation + 1) if previous else 1
     texts_dir = directory / "texts"
     texts_dir.mkdir(parents=True, exist_ok=True)
@@ -301,19 +292,16 @@ def _write_generation(directory: Path, contents: Contents, embedder: Embedder, c
                                      text_hash=text_hash(article.text)))
         table.extend([aid, c.start, c.end] for c in chunks)
         blocks.append(contents.vectors[aid])
-    dimension = embedder.dimension
     vectors = np.concatenate(blocks) if blocks else np.zeros((0, dimension), dtype=np.float32)
-    ref = vectors_io.save(directory, generation, vectors, dimension, vector_store, _atomic_write)
-    manifest = Manifest(format_version=FORMAT_VERSION, embedder=embedder.id, dimension=dimension,
+    ref = vectors_io.save(directory, generation, vectors, dimension, _atomic_write)
+    manifest = Manifest(format_version=FORMAT_VERSION, embedder=embedder_id, dimension=dimension,
                         generation=generation, vectors=ref, chunks=f"chunks-{generation}.json",
-                        articles=tuple(records), chunking=chunking, removed=tuple(sorted(contents.removed)),
-                        vector_store=vector_store)
+                        articles=tuple(records), chunking=chunking, removed=tuple(sorted(contents.removed)))
     _write_text(directory / manifest.chunks, json.dumps(table))
     _fsync_dir(texts_dir)
     _write_text(directory / MANIFEST, manifest.to_json())
     _fsync_dir(directory)
     _remove_unreferenced(directory, manifest)
-    vectors_io.drop_unreferenced(directory, manifest.vectors, vector_store)
     return manifest
 
 

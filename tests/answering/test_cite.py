@@ -98,3 +98,13 @@ def test_a_two_part_answer_keeps_each_part_with_a_citation_of_its_own_passage():
     answer = ground(question, raw, evidence, texts)
     assert [(c.number, c.article_id) for c in answer.citations] == [(1, "a"), (2, "b")]
     assert answer.text == "The ferries will be built by Damen [1]. The first ferry arrives in 2027 [2]."
+
+
+def test_an_answer_to_a_question_about_this_week_says_when_its_source_reported_it():
+    article = make_article("port", "The port of Bergen ordered nine electric ferries from Damen.", "Port", "2022-09-22")
+    question = "How many electric ferries did the port of Bergen order this week?"
+    evidence, texts = evidence_of(question, article)
+    answer = ground(question, "The port ordered nine electric ferries [1].", evidence, texts)
+    assert answer.text == "The port ordered nine electric ferries [1], reported on 22 September 2022."
+    plain = ground(question.replace(" this week", ""), "The port ordered nine electric ferries [1].", evidence, texts)
+    assert plain.text == "The port ordered nine electric ferries [1]."

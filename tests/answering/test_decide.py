@@ -23,6 +23,9 @@ CALIBRATION = Calibration("m", "0" * 64, (1.0, 1.0), 0.0, 0.0, "d", "1" * 64, 1,
     ("How much did the council pay?", "It paid 400 million kroner.", {"400"}, True),
     ("How much did prices rise?", "Prices rose 4%.", {"4", "rose"}, True),
     ("How many empires were there?", "They number in the dozens.", {"number", "dozen"}, True),
+    ("Which wildly popular show was green lit for a new season?", "The South Korean show is back.", {"south"}, False),
+    ("Which wildly popular show was green lit for a new season?", "Squid Game is back.", {"squid", "game"}, True),
+    ("Which product remains hard to find?", "Baby formula is still scarce.", {"babi", "formula"}, True),
 ])
 def test_answer_kinds(question, text, new, expected):
     assert decide.adds_kind(answer_kind(question), text, new) is expected

@@ -1,4 +1,5 @@
 """The gate stage: the judge reads the best few sentences, each after what it leans on, in one batch."""
+from qa import prompts
 from qa.answering import gate
 from qa.answering.calibration import Calibration
 from qa.ingest import make_article
@@ -10,7 +11,7 @@ KESSING = make_article("kessing", "Kessing approves second bridge over the Marl\
                        "approved a second road bridge over the river Marl, ending a four-year dispute with the regional "
                        "government. The bridge will cost 7.5 million euros and is due to open in 2028, the mayor, Ilse "
                        "Brandt, told reporters. Construction work is expected to start next spring.", date="2026-11-20")
-CALIBRATION = Calibration("m", "0" * 64, (1.0, 1.0), 1.0, 0.0, "d", "1" * 64, 1)
+CALIBRATION = Calibration("m", "0" * 64, (2.0,), 1.0, 0.0, "d", "1" * 64, 1)
 
 
 class CountingJudge:
@@ -42,7 +43,7 @@ def test_the_best_few_candidates_are_judged_in_one_batch_and_the_best_reading_le
     evidence, _ = evidence_of("How much will the new bridge over the Marl cost?", KESSING)
     judge = CountingJudge()
     reading = gate.read(judge, CALIBRATION, "How much will the new bridge over the Marl cost?", evidence, None)
-    assert len(judge.calls) == 1 and len(judge.calls[0]) == 2 * len(reading.readings)
+    assert len(judge.calls) == 1 and len(judge.calls[0]) == len(prompts.JUDGES) * len(reading.readings)
     assert 1 <= len(reading.readings) <= gate.CANDIDATES and all(x.fits for x in gate.candidates(evidence))
     assert reading.best.sentence.text.startswith("The bridge will cost 7.5 million euros")
     assert reading.answerability == 2.0 + reading.best.sentence.relevance

@@ -109,3 +109,17 @@ def test_a_quoted_sentence_that_opens_with_a_quotation_mark_gets_no_second_one()
 def test_a_country_is_backed_by_its_peoples_name_and_no_other(claim, text, backed):
     new = set(content_stems(claim))
     assert (supports(claim, new, text) > 0) is backed
+
+
+def test_a_quote_is_checked_as_it_will_be_shown_alone_not_with_what_it_leans_on():
+    article = make_article("s", "Squid Game is coming back for a second season.\n\nThe show also won a top prize.", "S")
+    question = "What also won a top prize?"
+    evidence, texts = evidence_of(question, article)
+    read = []
+
+    def entails(asked):  # reads a passage as answering only when it names the show
+        read.extend(asked)
+        return [2.0 if "Squid" in c.passage else -2.0 for c in asked]
+
+    answer = ground(question, "Nothing.", evidence, texts, entails, 0.0)
+    assert answer.abstained and read and all("Squid" not in c.passage for c in read)

@@ -91,3 +91,19 @@ def test_a_feature_held_monotone_never_gets_a_negative_weight():
     free, _ = calibrate.fit_logistic(rows, labels)
     held, _ = calibrate.fit_logistic(rows, labels, monotone=(0, 1))
     assert free[1] < 0 and held[1] == 0.0 and held[0] > 0
+
+
+@pytest.mark.parametrize("judge", ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"])
+def test_the_shipped_thresholds_are_the_ones_placed_on_the_shipped_fit_answers(judge):
+    """What `qa calibrate` wrote: each reader's thresholds are place_thresholds of its stored fit answers, every fit
+    set of FIT_SETS answered, each recorded with its set's content hash."""
+    from qa.answering import calibration
+
+    fitted = calibration.load(judge)
+    assert fitted.placed
+    for placed in fitted.placed:
+        stored = calibrate.load_outcomes(judge, placed.reader)
+        assert list(stored) == [fit.name for fit in calibrate.FIT_SETS]
+        assert all(len(key["sha256"]) == 64 and key["sha256"] in placed.data for key, _ in stored.values())
+        outcomes = calibrate.weighted({name: group for name, (_, group) in stored.items()})
+        assert calibrate.place_thresholds(outcomes) == (placed.gate, placed.check)

@@ -28,9 +28,9 @@ def test_an_eval_file_may_name_a_folder_of_articles_which_is_indexed_once(tmp_pa
         {"id": "a", "question": "Who builds the ferries?", "answers": ["Damen"], "support": "from Damen"}]}))
     folder = load_cases(asked)[2]
     assert folder == tmp_path / "news"
-    index = articles_index(folder, settings)
+    index = articles_index(folder, settings).index
     assert [a.id for a in read_manifest(index).articles] == ["ferry"]
-    assert articles_index(folder, settings) == index  # same content: the cached index
+    assert articles_index(folder, settings).index == index  # same content: the cached index
     write(tmp_path / "news" / "bad.txt", b"\x00\x01")
     with pytest.raises(QAError, match="bad.txt: binary file"):
         articles_index(folder, settings)
