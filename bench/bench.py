@@ -256,13 +256,15 @@ def main() -> None:
                                                           "started here on 127.0.0.1)")
     parser.add_argument("--only", choices=("stores",), help="only the store comparison")
     parser.add_argument("--profiles", default="fast,mixed,accurate", help="answer profiles to time, side by side")
-    parser.add_argument("--write", action="store_true", help="replace the speed table in README.md")
+    parser.add_argument("--write", action="store_true", help="replace the speed table in README.md (with --only: its rows)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
     if args.only == "stores":
         bench_stores(settings, args.milvus)
+        if args.write:
+            write_readme(rows, merge=True)
         return
     seed = json.loads(SEED.read_text())
     for profile in args.profiles.split(","):
@@ -275,15 +277,26 @@ def main() -> None:
     row("peak RSS (MB)", f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}", "this process")
     bench_conversion(settings)
     bench_cold_start()
-    table = "\n".join(["| measure | value | note |", "|---|---|---|"] +
-                      [f"| {name} | {value} | {note} |" for name, value, note in rows])
-    print("\n" + table)
     if args.write:
-        readme = ROOT / "README.md"
-        start, end = "<!-- speed:start -->", "<!-- speed:end -->"
-        body = readme.read_text(encoding="utf-8")
-        head, rest = body.split(start, 1)
-        readme.write_text(f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}", encoding="utf-8")
+        write_readme(rows)
+
+
+def write_readme(measured: list[tuple[str, str, str]], merge: bool = False) -> None:
+    """The speed table between the README's markers; `merge`: only the rows measured now change (or are added)."""
+    readme = ROOT / "README.md"
+    start, end = "<!-- speed:start -->", "<!-- speed:end -->"
+    head, rest = readme.read_text(encoding="utf-8").split(start, 1)
+    old, tail = rest.split(end, 1)
+    table: dict[str, tuple[str, str]] = {}
+    if merge:
+        for line in old.strip().splitlines()[2:]:
+            name, value, note = (cell.strip() for cell in line.strip().strip("|").split("|"))
+            table[name] = (value, note)
+    table.update({name: (value, note) for name, value, note in measured})
+    text = "\n".join(["| measure | value | note |", "|---|---|---|"] +
+                     [f"| {name} | {value} | {note} |" for name, (value, note) in table.items()])
+    print("\n" + text)
+    readme.write_text(f"{head}{start}\n{text}\n{end}{tail}", encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,8 @@ START, END = "<!-- quality:start -->", "<!-- quality:end -->"
 
 def table(profiles: list[str], sets: list[str], sweep: bool = False, keep: Path | None = None,
           kept: Path | None = None) -> str:
-    lines = ["| profile | set | answerable right | unanswerable abstained | misleading | citation precision / recall |"
-             " | answer p50 / p90 (s) |", "|---|---|---|---|---|---|---|"]
+    lines = ["| profile | set | answerable right | unanswerable abstained | misleading | citation precision / recall "
+             "| answer p50 / p90 (s) |", "|---|---|---|---|---|---|---|"]
     curves = []
     for profile in profiles:
         for label, path, split in (SETS[key] for key in sets):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 
@@ -87,6 +88,16 @@ class FakeGenerator:
                 if overlap > best_overlap:
                     best, best_overlap = f"{sentence.rstrip('.')} [{number}].", overlap
         return best
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was():
+    """`qa` run in-process sets up logging to the stderr pytest captured for that test, a stream that is closed
+    once the test ends: later tests would log into it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
 
 
 @pytest.fixture

@@ -173,8 +173,9 @@ def _same(stored: dict, key: dict) -> bool:
 
 def _commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT, capture_output=True, text=True,
-                              check=True).stdout.strip()
+        # "-dirty" when the answering code had uncommitted changes: those answers are not that commit's
+        return subprocess.run(["git", "describe", "--always", "--abbrev=40", "--dirty", "--exclude=*"], cwd=PROJECT,
+                              capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 

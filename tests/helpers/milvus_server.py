@@ -23,9 +23,9 @@ def free_port() -> int:
 def milvus_server(data_dir: Path, timeout_s: float = 60.0) -> Iterator[str]:
     """Yields the server as a QA_VECTOR_STORE value (milvus://127.0.0.1:PORT) once it answers."""
     port = free_port()
+    log = open(data_dir / "server.log", "wb")  # noqa: SIM115 - closed below; read when a test cannot reach it
     server = subprocess.Popen([str(Path(sys.executable).parent / "milvus-lite"), "server", "--data-dir", str(data_dir),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "--host", "127.0.0.1", "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
     try:
         _wait_until_it_answers(port, server, timeout_s)
         yield f"milvus://127.0.0.1:{port}"
@@ -36,6 +36,7 @@ def milvus_server(data_dir: Path, timeout_s: float = 60.0) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             os.kill(server.pid, signal.SIGKILL)
             server.wait()
+        log.close()
 
 
 def _wait_until_it_answers(port: int, server: subprocess.Popen, timeout_s: float) -> None:
