@@ -209,9 +209,10 @@ def bench_conversion(settings: Settings) -> None:
         gguf = packaged_gguf(settings.cache, model=model)
         with tempfile.TemporaryDirectory(dir=settings.cache, prefix=".bench-") as tmp:
             os.link(gguf, Path(tmp) / gguf.name)
-            code = (f"import sys, resource; from pathlib import Path; from qa.models import {name}, packaged_ctranslate2; "
+            # VmHWM, not ru_maxrss: Linux carries a parent's ru_maxrss into its child across fork and exec
+            code = (f"import sys, re; from pathlib import Path; from qa.models import {name}, packaged_ctranslate2; "
                     f"packaged_ctranslate2(Path(sys.argv[1]), model={name}); "
-                    "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+                    "print(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text()).group(1))")
             t = time.perf_counter()
             done = subprocess.run([sys.executable, "-c", code, tmp], cwd=ROOT, check=True, capture_output=True,
                                   text=True)
@@ -254,15 +255,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="10³ and 10⁴ chunks only")
     parser.add_argument("--milvus", metavar="URI", help="a Milvus server to compare with (default: milvus-lite's, "
                                                           "started here on 127.0.0.1)")
-    parser.add_argument("--only", choices=("stores",), help="only the store comparison")
+    parser.add_argument("--only", choices=("stores", "conversion"), help="only the store comparison, or only the "
+                                                                         "first run's model conversion")
     parser.add_argument("--profiles", default="fast,mixed,accurate", help="answer profiles to time, side by side")
     parser.add_argument("--write", action="store_true", help="replace the speed table in README.md (with --only: its rows)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
-    if args.only == "stores":
-        bench_stores(settings, args.milvus)
+    if args.only:
+        bench_stores(settings, args.milvus) if args.only == "stores" else bench_conversion(settings)
         if args.write:
             write_readme(rows, merge=True)
         return

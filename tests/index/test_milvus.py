@@ -174,7 +174,6 @@ def test_with_the_real_models_an_answer_from_milvus_is_the_local_answer(tmp_path
     from qa.settings import Settings
 
     pipeline.forget_answerers()
-    (tmp_path / "milvus").mkdir()
     with start_milvus(tmp_path / "milvus") as server:
         local = Settings.from_env(index=tmp_path / "local")
         served = replace(local, index=tmp_path / "served", vector_store=f"{server}/e2e")
