@@ -258,13 +258,17 @@ def main() -> None:
     parser.add_argument("--only", choices=("stores", "conversion"), help="only the store comparison, or only the "
                                                                          "first run's model conversion")
     parser.add_argument("--profiles", default="fast,mixed,accurate", help="answer profiles to time, side by side")
-    parser.add_argument("--write", action="store_true", help="replace the speed table in README.md (with --only: its rows)")
+    parser.add_argument("--write", action="store_true",
+                        help="replace the speed table in README.md (with --only: only its rows)")
     args = parser.parse_args()
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     settings = Settings.from_env()
     print(f"machine: {os.cpu_count()} cores; threads {settings.threads}; backend {settings.backend}\n")
     if args.only:
-        bench_stores(settings, args.milvus) if args.only == "stores" else bench_conversion(settings)
+        if args.only == "stores":
+            bench_stores(settings, args.milvus)
+        else:
+            bench_conversion(settings)
         if args.write:
             write_readme(rows, merge=True)
         return

@@ -112,7 +112,8 @@ def test_a_users_own_model_path_runs_through_transformers():
     assert text.strip()
     asked = judges("Who sold the shares?", "The fund sold the shares to Cove.")
     odds = generator.judge(asked + asked)
-    assert len(odds) == 2 * len(asked) and all(math.isfinite(o) for o in odds) and odds[0] == pytest.approx(odds[-1], abs=1e-3)
+    assert len(odds) == 2 * len(asked) and all(math.isfinite(o) for o in odds)
+    assert odds[0] == pytest.approx(odds[-1], abs=1e-3)
 
 
 def test_qa_eval_end_to_end_with_the_real_models_never_misleads_on_an_easy_set(tmp_path):
@@ -160,9 +161,9 @@ KESSING = ("Kessing approves second bridge over the Marl. The Kessing town counc
     ("How much will the bridge cost?", "7.5 million euros"),
     ("How much will the new bridge over the Marl cost?", "7.5 million"),
     pytest.param("When is the second Marl bridge due to open?", "2028", marks=pytest.mark.xfail(
-        strict=True, reason="issue 23's target, missed: the 0.5B writer takes '2023' from the bundled article's "
-                            "'In 2023, a similar meeting…', shown beside the bridge's sentence; the check refuses it, "
-                            "so it abstains rather than misleads")),
+        strict=True, reason="issue 23's target, missed: the 0.5B writer takes '2023' from the bundled "
+                            "article's 'In 2023, a similar meeting…', shown beside the bridge's sentence; the check "
+                            "refuses it, so it abstains rather than misleads")),
     ("Who is the mayor of Kessing?", "Ilse Brandt"),
     ("When will construction of the Marl bridge start?", "next spring"),
 ])
